@@ -1,0 +1,1 @@
+"""API: the query HTTP endpoints (arrives with the event store and the report issues)."""

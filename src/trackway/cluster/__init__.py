@@ -1,0 +1,1 @@
+"""Cluster: Dask execution and multi-node wiring."""

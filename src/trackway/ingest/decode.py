@@ -1,0 +1,150 @@
+"""Turn one HTTP request into parameters and a list of JSON items, whatever the encoding.
+
+Real clients send ``data`` in the query string (GET), in a form body as url-encoded JSON
+(Python SDK), as url-encoded base64 (browser SDK), or as base64 whose ``+`` arrived
+unescaped and so reads as a space (node SDK); a JSON or NDJSON body is also accepted, and
+the body may be gzip-compressed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from trackway.errors import PayloadError, TooLargeError, UnsupportedEncodingError
+from trackway.settings import Settings
+
+_FORM = "application/x-www-form-urlencoded"
+_NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+_MAX_FIELDS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    params: dict[str, str]
+    items: list[Any]
+    payload_bytes: int
+    # NDJSON lines that are not JSON, by record index (their slot in ``items`` holds None):
+    # reported per record while the other lines are kept.
+    bad_lines: dict[int, str] = field(default_factory=dict)
+
+
+def parse_params(query: bytes) -> dict[str, str]:
+    return _parse_form(query, "the query string")
+
+
+def decode_request(
+    params: dict[str, str],
+    content_type: str,
+    content_encoding: str,
+    body: bytes,
+    settings: Settings,
+) -> Decoded:
+    body = _decompress(body, content_encoding, settings)
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == _FORM or (not media_type and body.startswith(b"data=")):
+        form = _parse_form(body, "the form body")
+        params = {**params, **form}
+    elif body.strip():
+        return _decode_json_body(params, body, media_type in _NDJSON, settings)
+    data = params.get("data")
+    if data is None:
+        raise PayloadError("Expected a `data` parameter (query string or form body) or a JSON body")
+    raw = _data_bytes(data)
+    return Decoded(params, _load_json(raw, "`data`", settings), len(raw))
+
+
+def _decompress(body: bytes, content_encoding: str, settings: Settings) -> bytes:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise UnsupportedEncodingError(f"Expected Content-Encoding gzip or none, got {encoding!r}")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, settings.max_request_bytes + 1)
+    except zlib.error as exc:
+        raise PayloadError(
+            f"Expected a gzip-compressed body (Content-Encoding: gzip): {exc}"
+        ) from None
+    if len(out) > settings.max_request_bytes or inflater.unconsumed_tail:
+        raise TooLargeError(
+            f"request exceeds max limit of {settings.max_request_bytes} bytes once decompressed"
+        )
+    if not inflater.eof:
+        raise PayloadError("Expected a complete gzip stream, got a truncated one")
+    return out
+
+
+def _parse_form(raw: bytes, where: str) -> dict[str, str]:
+    try:
+        text = raw.decode("ascii")
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=_MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError(f"Expected a url-encoded form in {where}: {exc}") from None
+    return dict(pairs)
+
+
+def _data_bytes(data: str) -> bytes:
+    stripped = data.strip()
+    if stripped[:1] in ("{", "["):
+        return stripped.encode()
+    # Base64: a form parser turns an unescaped "+" into a space, so spaces map back to "+".
+    text = stripped.replace(" ", "+").replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise PayloadError(
+            "Expected `data` as JSON or base64-encoded JSON, got neither (invalid base64)"
+        ) from None
+
+
+def _load_json(raw: bytes, what: str, settings: Settings) -> list[Any]:
+    if len(raw) > settings.max_request_bytes:
+        raise TooLargeError(f"request exceeds max limit of {settings.max_request_bytes} bytes")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"Expected valid JSON in {what}: {exc}") from None
+    return _as_items(value, what)
+
+
+def _as_items(value: Any, what: str) -> list[Any]:
+    if type(value) is list:
+        return value
+    if type(value) is dict:
+        return [value]
+    raise PayloadError(
+        f"Expected a JSON object or an array of objects in {what}, got {type(value).__name__}"
+    )
+
+
+def _decode_json_body(
+    params: dict[str, str], body: bytes, ndjson: bool, settings: Settings
+) -> Decoded:
+    if len(body) > settings.max_request_bytes:
+        raise TooLargeError(f"request exceeds max limit of {settings.max_request_bytes} bytes")
+    if not ndjson:
+        try:
+            return Decoded(params, _as_items(orjson.loads(body), "the body"), len(body))
+        except orjson.JSONDecodeError as exc:
+            if b"\n" not in body.strip():
+                raise PayloadError(f"Expected valid JSON in the body: {exc}") from None
+    items: list[Any] = []
+    bad_lines: dict[int, str] = {}
+    for line_no, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            bad_lines[len(items)] = f"Expected a JSON object on line {line_no}: {exc}"
+            items.append(None)
+    return Decoded(params, items, len(body), bad_lines)

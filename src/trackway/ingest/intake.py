@@ -1,0 +1,170 @@
+"""From a decoded request to log records: authenticate, limit, validate, group by project.
+
+Pure and synchronous (sans-IO): the ASGI app feeds it a request and appends what it returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from trackway.errors import AuthError, PayloadError, TooLargeError
+from trackway.ingest.auth import authenticate_import
+from trackway.ingest.decode import Decoded
+from trackway.ingest.events import EventContext, event_insert_id, normalise_event
+from trackway.ingest.failures import FailedRecord, RecordRejectedError
+from trackway.ingest.profiles import ProfileContext, normalise_update
+from trackway.log import LogRecord
+from trackway.projects import Project, ProjectCatalog
+from trackway.settings import Settings
+
+ENDPOINTS = ("track", "import", "engage", "groups")
+_TRUE = frozenset({"1", "true", "True"})
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    records: list[LogRecord]
+    failures: list[FailedRecord]
+    total: int
+
+    @property
+    def accepted(self) -> int:
+        return sum(len(record.items) for record in self.records)
+
+
+def flag(params: dict[str, str], name: str, default: bool = False) -> bool:
+    value = params.get(name)
+    return default if value is None else value in _TRUE
+
+
+def prepare(
+    endpoint: str,
+    decoded: Decoded,
+    authorization: str,
+    client_ip: str | None,
+    received_ms: int,
+    catalog: ProjectCatalog,
+    settings: Settings,
+) -> Prepared:
+    items = decoded.items
+    if not items:
+        raise PayloadError("Expected at least one record, got an empty array")
+    if len(items) > settings.max_records_per_request:
+        raise TooLargeError(
+            f"Expected at most {settings.max_records_per_request} records per request, got {len(items)}"
+        )
+    params = decoded.params
+    import_project = (
+        authenticate_import(authorization, params, catalog) if endpoint == "import" else None
+    )
+    # Only a payload bigger than the per-record limit can hold a record over it.
+    check_sizes = decoded.payload_bytes > settings.max_event_bytes
+    by_project: dict[int, list[dict[str, Any]]] = {}
+    projects: dict[int, Project] = {}
+    failures: list[FailedRecord] = []
+    token_failures = 0
+    contexts = _Contexts(
+        endpoint,
+        received_ms,
+        settings,
+        strict=flag(params, "strict", default=endpoint == "import"),
+        ip_id=_ip_distinct_id(client_ip) if flag(params, "ip") else None,
+    )
+    for index, item in enumerate(items):
+        try:
+            if index in decoded.bad_lines:
+                raise RecordRejectedError("", decoded.bad_lines[index])
+            if check_sizes:
+                _check_size(item, index, settings)
+            project = import_project or _project_for(item, index, endpoint, catalog)
+            normal = contexts.normalise(item, index, project)
+        except _TokenError as exc:
+            token_failures += 1
+            failures.append(FailedRecord(index, event_insert_id(item), exc.field, exc.message))
+            continue
+        except RecordRejectedError as exc:
+            failures.append(FailedRecord(index, event_insert_id(item), exc.field, exc.message))
+            continue
+        projects[project.id] = project
+        by_project.setdefault(project.id, []).append(normal)
+    if items and token_failures == len(items):
+        raise AuthError(failures[0].message)
+    records = [
+        LogRecord(pid, endpoint, received_ms, normals) for pid, normals in by_project.items()
+    ]
+    return Prepared(records, failures, len(items))
+
+
+class _TokenError(RecordRejectedError):
+    pass
+
+
+def _project_for(item: Any, index: int, endpoint: str, catalog: ProjectCatalog) -> Project:
+    if type(item) is not dict:
+        raise RecordRejectedError(
+            "", f"Expected an object, got {type(item).__name__} - at `$[{index}]`"
+        )
+    if endpoint == "track":
+        props = item.get("properties")
+        token = props.get("token") if type(props) is dict else None
+        field = "properties.token"
+    else:
+        token = item.get("$token")
+        field = "$token"
+    if type(token) is not str or not token:
+        raise _TokenError(
+            field, f"Expected the project token in `{field}` - at `$[{index}].{field}`"
+        )
+    project = catalog.by_token(token)
+    if project is None:
+        raise _TokenError(
+            field, f"Invalid credentials: unknown project token - at `$[{index}].{field}`"
+        )
+    return project
+
+
+@dataclass(slots=True)
+class _Contexts:
+    """Builds each project's validation context once per request, not once per record."""
+
+    endpoint: str
+    received_ms: int
+    settings: Settings
+    strict: bool
+    ip_id: str | None
+    _events: dict[int, EventContext] = field(default_factory=dict)
+
+    def normalise(self, item: Any, index: int, project: Project) -> dict[str, Any]:
+        if self.endpoint in {"engage", "groups"}:
+            ctx = ProfileContext(self.endpoint == "groups", self.received_ms, self.settings)
+            return normalise_update(item, index, ctx)
+        event_ctx = self._events.get(project.id)
+        if event_ctx is None:
+            event_ctx = self._events[project.id] = EventContext(
+                is_import=self.endpoint == "import",
+                received_ms=self.received_ms,
+                settings=self.settings,
+                strict=self.strict,
+                simplified_id_merge=project.id_merge == "simplified",
+                ip_distinct_id=self.ip_id,
+            )
+        return normalise_event(item, index, event_ctx)
+
+
+def _check_size(item: Any, index: int, settings: Settings) -> None:
+    size = len(orjson.dumps(item))
+    if size > settings.max_event_bytes:
+        raise RecordRejectedError(
+            "",
+            f"Expected a record under {settings.max_event_bytes} bytes, got {size} - at `$[{index}]`",
+        )
+
+
+def _ip_distinct_id(client_ip: str | None) -> str | None:
+    if not client_ip:
+        return None
+    return "$ip:" + hashlib.sha256(client_ip.encode()).hexdigest()[:20]

@@ -1,0 +1,121 @@
+"""The project catalog: ids, names, tokens and API secrets, kept in ``<data_dir>/projects.json``.
+
+Every layer may read it; only the CLI and the server create projects. Several server
+processes share the file, so writers take an exclusive ``flock`` and readers reload it when
+its modification time changes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+from trackway.errors import UserError
+
+CATALOG_FILE = "projects.json"
+_K = TypeVar("_K", int, str)
+
+
+class Project(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    token: str
+    secret: str
+    created_ms: int
+    timezone: str = "UTC"
+    id_merge: str = "simplified"
+
+
+class _Catalog(msgspec.Struct):
+    projects: list[Project] = []
+
+
+_decoder = msgspec.json.Decoder(_Catalog)
+
+
+class ProjectCatalog:
+    """Reads and writes the project list of one data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._path = data_dir / CATALOG_FILE
+        self._mtime_ns = -1
+        self._by_id: dict[int, Project] = {}
+        self._by_token: dict[str, Project] = {}
+        self._by_secret: dict[str, Project] = {}
+
+    def create(self, name: str) -> Project:
+        if not name.strip():
+            raise UserError("Expected a non-empty project name")
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._path.with_suffix(".lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            catalog = self._read()
+            project = Project(
+                id=max((p.id for p in catalog.projects), default=0) + 1,
+                name=name,
+                token=secrets.token_hex(16),
+                secret=secrets.token_hex(16),
+                created_ms=int(time.time() * 1000),
+            )
+            catalog.projects.append(project)
+            self._write(catalog)
+        return project
+
+    def all(self) -> list[Project]:
+        self._refresh()
+        return sorted(self._by_id.values(), key=lambda p: p.id)
+
+    def by_id(self, project_id: int) -> Project | None:
+        return self._lookup(self._by_id, project_id)
+
+    def by_token(self, token: str) -> Project | None:
+        return self._lookup(self._by_token, token)
+
+    def by_secret(self, secret: str) -> Project | None:
+        return self._lookup(self._by_secret, secret)
+
+    def _lookup(self, index: dict[_K, Project], key: _K) -> Project | None:
+        found = index.get(key)
+        if found is None and self._refresh():
+            found = index.get(key)
+        return found
+
+    def _refresh(self) -> bool:
+        """Reload when the file changed; a stat per miss keeps lookups cheap on the hot path."""
+        try:
+            mtime_ns = self._path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return False
+        if mtime_ns == self._mtime_ns:
+            return False
+        projects = self._read().projects
+        self._mtime_ns = mtime_ns
+        self._by_id = {p.id: p for p in projects}
+        self._by_token = {p.token: p for p in projects}
+        self._by_secret = {p.secret: p for p in projects}
+        return True
+
+    def _read(self) -> _Catalog:
+        try:
+            return _decoder.decode(self._path.read_bytes())
+        except FileNotFoundError:
+            return _Catalog()
+
+    def _write(self, catalog: _Catalog) -> None:
+        tmp = self._path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(msgspec.json.format(msgspec.json.encode(catalog)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._path)
+        dir_fd = os.open(self._path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -1,0 +1,1 @@
+"""Query: report specs, the expression language, planner and kernels (arrives with Insights)."""

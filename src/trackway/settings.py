@@ -1,0 +1,57 @@
+"""Named settings, each with a default, read from ``TRACKWAY_<NAME>`` environment variables.
+
+Every field here is listed in docs/settings.md; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from trackway.errors import UserError
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Request limits (Mixpanel's documented ingestion limits).
+    max_records_per_request: int = 2000
+    max_request_bytes: int = 10_000_000
+    max_event_bytes: int = 1_000_000
+    max_properties: int = 254
+    max_nesting_depth: int = 3
+    max_collection_items: int = 254
+    max_string_length: int = 255
+    max_property_name_length: int = 255
+    max_insert_id_length: int = 36
+    # Event time windows.
+    track_max_age_ms: int = 5 * DAY_MS
+    import_min_time_ms: int = 31_536_000_000  # 1971-01-01T00:00:00Z
+    import_max_future_ms: int = 3_600_000
+    # Per-project ingestion rate, in events per rolling minute; 0 disables the limit.
+    rate_limit_events_per_minute: int = 1_800_000
+    # Write-ahead log.
+    log_segment_bytes: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, int] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get(f"TRACKWAY_{field.name.upper()}")
+            if raw is None:
+                continue
+            try:
+                values[field.name] = int(raw)
+            except ValueError:
+                raise UserError(
+                    f"Expected an integer for TRACKWAY_{field.name.upper()}, got {raw!r}"
+                ) from None
+        return cls(**values)
+
+
+def setting_names() -> list[str]:
+    return [field.name for field in dataclasses.fields(Settings)]

@@ -1,0 +1,107 @@
+"""Start a real ``trackway serve`` process on 127.0.0.1 and a free port, and stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trackway.log import decode_record, replay
+from trackway.projects import Project, ProjectCatalog
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    url: str
+    port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """kill -9 of the server and its worker processes: no shutdown handler runs."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def start_server(data_dir: Path, workers: int = 1, env: dict[str, str] | None = None) -> LiveServer:
+    port = free_port()
+    command = [sys.executable, "-m", "trackway.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--data-dir", str(data_dir), "--workers", str(workers)]
+    command += ["--log-level", "warning"]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"server exited: {process.stderr.read().decode() if process.stderr else ''}"
+            )
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return LiveServer(f"http://127.0.0.1:{port}", port, data_dir, process)
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    if server.process.poll() is None:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(timeout=10)
+    if server.process.stderr:
+        server.process.stderr.close()
+
+
+@contextmanager
+def running_server(
+    data_dir: Path, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    server = start_server(data_dir, workers, env)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def make_project(data_dir: Path, name: str = "test") -> Project:
+    return ProjectCatalog(data_dir).create(name)
+
+
+def logged_items(data_dir: Path) -> list[tuple[int, str, dict[str, Any]]]:
+    """Every (project_id, kind, item) in the write-ahead log, in log order per writer."""
+    out = []
+    for _, entry in replay(data_dir / "log"):
+        record = decode_record(entry.record_payload)
+        out.extend((record.project_id, record.kind, item) for item in record.items)
+    return out
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
