@@ -96,9 +96,14 @@ class ProjectCatalog:
             return False
         projects = self._read().projects
         self._mtime_ns = mtime_ns
-        self._by_id = {p.id: p for p in projects}
-        self._by_token = {p.token: p for p in projects}
-        self._by_secret = {p.secret: p for p in projects}
+        # In place: lookups hold a reference to the index they search.
+        for index, key in (
+            (self._by_id, "id"),
+            (self._by_token, "token"),
+            (self._by_secret, "secret"),
+        ):
+            index.clear()
+            index.update({getattr(p, key): p for p in projects})
         return True
 
     def _read(self) -> _Catalog:

@@ -72,12 +72,12 @@ def test_ndjson_keeps_good_lines_and_reports_bad_ones() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        pytest.param({"query": "data=%%%%"}, PayloadError, "base64", id="bad base64"),
+        pytest.param({"query": "data=%%%%"}, PayloadError, "base64-encoded", id="bad base64"),
         pytest.param(
             {"query": "data=" + quote("{nope")}, PayloadError, "valid JSON", id="bad JSON"
         ),
         pytest.param(
-            {"query": "data=" + quote("42")}, PayloadError, "object or an array", id="scalar"
+            {"query": "data=" + quote("42")}, PayloadError, "object or array", id="scalar"
         ),
         pytest.param({"query": "x=1"}, PayloadError, "`data`", id="no data"),
         pytest.param(

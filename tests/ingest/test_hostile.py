@@ -179,7 +179,7 @@ DEEP = b"[" * 100_000 + b"]" * 100_000
             b"credentials",
             id="wrong auth scheme",
         ),
-        pytest.param("DELETE", "/track", b"", {}, 405, b"GET or POST", id="wrong method"),
+        pytest.param("DELETE", "/track?verbose=1", b"", {}, 405, b"GET or POST", id="wrong method"),
         pytest.param("GET", "/nope", b"", {}, 404, b"/track", id="unknown path"),
     ],
 )

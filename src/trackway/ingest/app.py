@@ -68,9 +68,9 @@ class IngestApp:
             return
         params: dict[str, str] = {}
         try:
+            params = parse_params(scope["query_string"])
             if method not in ("GET", "POST"):
                 raise MethodNotAllowedError(f"Expected GET or POST on /{endpoint}, got {method}")
-            params = parse_params(scope["query_string"])
             body = await self._read_body(headers, receive)
             response = await self._handle(endpoint, params, headers, body, scope)
         except UserError as exc:

@@ -99,11 +99,14 @@ def _data_bytes(data: str) -> bytes:
     text = stripped.replace(" ", "+").replace("-", "+").replace("_", "/")
     text += "=" * (-len(text) % 4)
     try:
-        return base64.b64decode(text, validate=True)
+        decoded = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
+        decoded = b""
+    if decoded.lstrip()[:1] not in (b"{", b"["):
         raise PayloadError(
-            "Expected `data` as JSON or base64-encoded JSON, got neither (invalid base64)"
-        ) from None
+            "Expected `data` as a JSON object or array, raw or base64-encoded; got neither"
+        )
+    return decoded
 
 
 def _load_json(raw: bytes, what: str, settings: Settings) -> list[Any]:

@@ -89,7 +89,7 @@ def _simple(
     else:
         body, content_type = (b"1" if ok else b"0"), _TEXT
     callback = params.get("callback")
-    if callback:
+    if callback and _CALLBACK.fullmatch(callback):  # never echo an unchecked name into a script
         # JSONP runs only from a 200 response; the outcome is in the payload.
         return Response(200, callback.encode() + b"(" + body + b");", b"text/javascript")
     return Response(status, body, content_type)
