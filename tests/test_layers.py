@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "web": set(),
 }
 # Shared foundations any layer may import; they import no layer themselves.
-CORE = {"errors", "settings", "projects", "types"}
+CORE = {"errors", "settings", "projects", "types", "files"}
 # Composition roots: they wire the layers together and nothing imports them.
 ROOTS = {"cli", "server", "__init__"}
 

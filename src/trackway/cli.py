@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ import orjson
 from trackway.errors import TrackwayError, UserError
 from trackway.projects import Project, ProjectCatalog
 from trackway.server import DATA_DIR_ENV
+from trackway.storage.worker import run_worker
 
 DEFAULT_DATA_DIR = "trackway-data"
 
@@ -83,17 +85,28 @@ def _serve(args: argparse.Namespace) -> int:
         _print_first_run(catalog.create("Default"), url)
     print(f"trackway serving {data_dir} at {url}", flush=True)
     os.environ[DATA_DIR_ENV] = str(data_dir)
-    uvicorn.run(
-        "trackway.server:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-    )
+    # The storage worker runs as its own process: log -> Delta tables, deletions, compaction.
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    worker = context.Process(target=run_worker, args=(str(data_dir), stop), name="trackway-storage")
+    worker.start()
+    try:
+        uvicorn.run(
+            "trackway.server:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+        )
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        if worker.is_alive():
+            worker.terminate()
     return 0
 
 

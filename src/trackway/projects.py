@@ -7,8 +7,6 @@ its modification time changes.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import secrets
 import time
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import TypeVar
 import msgspec
 
 from trackway.errors import UserError
+from trackway.files import atomic_write, exclusive_lock
 
 CATALOG_FILE = "projects.json"
 _K = TypeVar("_K", int, str)
@@ -30,6 +29,7 @@ class Project(msgspec.Struct, frozen=True):
     created_ms: int
     timezone: str = "UTC"
     id_merge: str = "simplified"
+    shards: int = 8
 
 
 class _Catalog(msgspec.Struct):
@@ -53,8 +53,7 @@ class ProjectCatalog:
         if not name.strip():
             raise UserError("Expected a non-empty project name")
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._path.with_suffix(".lock"), "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive_lock(self._path.with_suffix(".lock")):
             catalog = self._read()
             project = Project(
                 id=max((p.id for p in catalog.projects), default=0) + 1,
@@ -64,7 +63,7 @@ class ProjectCatalog:
                 created_ms=int(time.time() * 1000),
             )
             catalog.projects.append(project)
-            self._write(catalog)
+            atomic_write(self._path, msgspec.json.format(msgspec.json.encode(catalog)))
         return project
 
     def all(self) -> list[Project]:
@@ -111,16 +110,3 @@ class ProjectCatalog:
             return _decoder.decode(self._path.read_bytes())
         except FileNotFoundError:
             return _Catalog()
-
-    def _write(self, catalog: _Catalog) -> None:
-        tmp = self._path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(msgspec.json.format(msgspec.json.encode(catalog)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._path)
-        dir_fd = os.open(self._path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

@@ -35,6 +35,14 @@ class Settings:
     rate_limit_events_per_minute: int = 1_800_000
     # Write-ahead log.
     log_segment_bytes: int = 64 * 1024 * 1024
+    # Storage worker.
+    storage_poll_ms: int = 200
+    storage_batch_bytes: int = 64 * 1024 * 1024
+    compaction_trigger_parts: int = 8
+    compaction_target_bytes: int = 256 * 1024 * 1024
+    vacuum_retention_hours: int = 168
+    # Query side.
+    scan_cache_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,177 @@
+"""Events as columns: schema on read, every property a typed column of the part it lands in.
+
+A property's column is named by its type and its escaped name: ``ps_plan`` (string),
+``pi_`` (integer), ``pf_`` (float), ``pb_`` (boolean), ``pj_`` (JSON text: null, lists and
+objects). A property that is a string in one event and a number in another lands in two
+columns and loses nothing; the query layer reads both. Column names keep only
+``[A-Za-z0-9_.~$-]`` and escape every other character as ``%XX`` (UTF-8 bytes), because Delta
+and Parquet reserve some characters in names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from typing import Any
+from urllib.parse import quote, unquote
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+
+from trackway.storage.sharding import shard_of, user_hash
+
+# Columns every part has, in (shard, user_hash, time) order.
+FIXED_SCHEMA = pa.schema(
+    [
+        ("shard", pa.int16()),
+        ("user_hash", pa.int64()),
+        ("time", pa.int64()),
+        ("event", pa.dictionary(pa.int32(), pa.string())),
+        ("distinct_id", pa.string()),
+        ("insert_id", pa.string()),
+        ("received_ms", pa.int64()),
+    ]
+)
+FIXED = tuple(FIXED_SCHEMA.names)
+# Properties held in fixed columns instead of property columns.
+PROMOTED = {
+    "time": "time",
+    "distinct_id": "distinct_id",
+    "$insert_id": "insert_id",
+    "mp_processing_time_ms": "received_ms",
+}
+KIND_TYPES: dict[str, pa.DataType] = {
+    "s": pa.dictionary(pa.int32(), pa.string()),
+    "i": pa.int64(),
+    "f": pa.float64(),
+    "b": pa.bool_(),
+    "j": pa.string(),
+}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_SAFE = "_$-"
+
+
+def property_column(name: str, kind: str) -> str:
+    return f"p{kind}_{quote(name, safe=_SAFE)}"
+
+
+def parse_property_column(column: str) -> tuple[str, str] | None:
+    """(property name, kind) of a property column; None for a fixed column."""
+    if len(column) < 3 or column[0] != "p" or column[2] != "_" or column[1] not in KIND_TYPES:
+        return None
+    return unquote(column[3:]), column[1]
+
+
+def _kind(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return "s"
+    if kind is float:
+        return "f"
+    if kind is bool:
+        return "b"
+    if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+        return "i"
+    return "j"
+
+
+def events_to_table(events: list[dict[str, Any]], shards: int) -> pa.Table:
+    """Normalised events (ingest's normal form) to one Arrow table sorted by (shard, user, time)."""
+    n = len(events)
+    names: list[str] = []
+    distinct_ids: list[str] = []
+    times = np.empty(n, np.int64)
+    received = np.empty(n, np.int64)
+    insert_ids: list[str] = []
+    cells: dict[str, tuple[list[int], list[Any]]] = {}
+    column_names: dict[tuple[str, str], str] = {}
+    for row, event in enumerate(events):
+        props = event["properties"]
+        names.append(event["event"])
+        distinct_ids.append(props["distinct_id"])
+        insert_ids.append(props["$insert_id"])
+        times[row] = props["time"]
+        received[row] = props["mp_processing_time_ms"]
+        add_cells(cells, column_names, row, props, PROMOTED)
+    hashes_by_id = {d: user_hash(d) for d in set(distinct_ids)}
+    hashes = np.fromiter((hashes_by_id[d] for d in distinct_ids), np.int64, n)
+    shard = shard_of(hashes, shards)
+    order = np.lexsort((times, hashes, shard))
+    arrays: dict[str, pa.Array] = {
+        "shard": pa.array(shard[order]),
+        "user_hash": pa.array(hashes[order]),
+        "time": pa.array(times[order]),
+        "event": pa.array(names).take(order).dictionary_encode(),
+        "distinct_id": pa.array(distinct_ids, pa.string()).take(order),
+        "insert_id": pa.array(insert_ids, pa.string()).take(order),
+        "received_ms": pa.array(received[order]),
+    }
+    arrays.update(cell_arrays(cells, n, order))
+    return pa.table(arrays)
+
+
+def add_cells(
+    cells: dict[str, tuple[list[int], list[Any]]],
+    column_names: dict[tuple[str, str], str],
+    row: int,
+    props: dict[str, Any],
+    skip: Container[str] = (),
+) -> None:
+    """Spread one row's properties over their typed columns (sparse: rows, values)."""
+    for key, value in props.items():
+        if key in skip:
+            continue
+        kind = _kind(value)
+        column = column_names.get((key, kind))
+        if column is None:
+            column = column_names[(key, kind)] = property_column(key, kind)
+        rows, values = cells.setdefault(column, ([], []))
+        rows.append(row)
+        values.append(orjson.dumps(value).decode() if kind == "j" else value)
+
+
+def cell_arrays(
+    cells: dict[str, tuple[list[int], list[Any]]], n: int, order: npt.NDArray[np.int64]
+) -> dict[str, pa.Array]:
+    """Dense Arrow columns (nulls where a row lacks the property), rows taken in ``order``."""
+    arrays: dict[str, pa.Array] = {}
+    for column in sorted(cells):
+        rows, values = cells[column]
+        full = np.full(n, None, dtype=object)
+        full[rows] = values
+        kind = column[1]
+        array = pa.array(full, KIND_TYPES["j" if kind == "s" else kind]).take(order)
+        arrays[column] = array.dictionary_encode() if kind == "s" else array
+    return arrays
+
+
+def column_properties(table: pa.Table) -> list[dict[str, Any]]:
+    """Each row's properties, read back from its typed property columns."""
+    props: list[dict[str, Any]] = [{} for _ in range(table.num_rows)]
+    for column in table.column_names:
+        parsed = parse_property_column(column)
+        if parsed is None:
+            continue
+        name, kind = parsed
+        for row, value in enumerate(table.column(column).to_pylist()):
+            if value is not None:
+                props[row][name] = orjson.loads(value) if kind == "j" else value
+    return props
+
+
+def table_to_events(table: pa.Table, time_in_ms: bool = True) -> list[dict[str, Any]]:
+    """Rows back to events in the normal form (what export returns)."""
+    columns = {name: table.column(name).to_pylist() for name in FIXED if name in table.column_names}
+    props = column_properties(table)
+    times = columns["time"]
+    for row, p in enumerate(props):
+        fixed = {
+            "time": times[row] if time_in_ms else times[row] // 1000,
+            "distinct_id": columns["distinct_id"][row],
+            "$insert_id": columns["insert_id"][row],
+            "mp_processing_time_ms": columns["received_ms"][row],
+        }
+        props[row] = {**fixed, **p}
+    events = columns["event"]
+    return [{"event": events[row], "properties": props[row]} for row in range(len(props))]

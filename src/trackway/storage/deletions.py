@@ -1,0 +1,102 @@
+"""Deleted users (GDPR): a durable list per project, applied by every read path at once.
+
+A deletion removes the events a user sent up to the moment of the request (and their
+profile); events that arrive later are new activity. Reads filter deleted users out straight
+away; the storage worker then deletes their rows from the Delta table and compaction drops
+any left in rewritten parts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from trackway.errors import UserError
+from trackway.files import atomic_write, exclusive_lock
+from trackway.storage.sharding import user_hash
+
+MAX_IDS_PER_REQUEST = 2000
+
+
+class Deletion(msgspec.Struct, frozen=True):
+    distinct_id: str
+    user_hash: int
+    deleted_at_ms: int
+    applied: bool = False  # rows already deleted from the committed table
+
+
+class _File(msgspec.Struct):
+    deletions: list[Deletion] = []
+
+
+_decoder = msgspec.json.Decoder(_File)
+
+
+class DeletionList:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._mtime_ns = -1
+        self._cached: list[Deletion] = []
+
+    def add(self, distinct_ids: list[str], now_ms: int) -> list[Deletion]:
+        if not distinct_ids or len(distinct_ids) > MAX_IDS_PER_REQUEST:
+            raise UserError(
+                f"Expected 1 to {MAX_IDS_PER_REQUEST} distinct_ids to delete, got {len(distinct_ids)}"
+            )
+        added = [Deletion(d, user_hash(d), now_ms) for d in distinct_ids]
+        with exclusive_lock(self._path.with_suffix(".lock")):
+            current = self._read()
+            current.deletions.extend(added)
+            atomic_write(self._path, msgspec.json.encode(current))
+        return added
+
+    def mark_applied(self, done: list[Deletion]) -> None:
+        keys = {(d.distinct_id, d.deleted_at_ms) for d in done}
+        with exclusive_lock(self._path.with_suffix(".lock")):
+            current = self._read()
+            current.deletions = [
+                msgspec.structs.replace(d, applied=True)
+                if (d.distinct_id, d.deleted_at_ms) in keys
+                else d
+                for d in current.deletions
+            ]
+            atomic_write(self._path, msgspec.json.encode(current))
+
+    def all(self) -> list[Deletion]:
+        try:
+            mtime_ns = self._path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return []
+        if mtime_ns != self._mtime_ns:
+            self._cached = self._read().deletions
+            self._mtime_ns = mtime_ns
+        return self._cached
+
+    def keep_mask(
+        self, hashes: npt.NDArray[np.int64], received_ms: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.bool_] | None:
+        """Which rows survive the deletions; None when no row is affected (the common case)."""
+        deletions = self.all()
+        if not deletions:
+            return None
+        cutoff: dict[int, int] = {}
+        for d in deletions:
+            cutoff[d.user_hash] = max(cutoff.get(d.user_hash, d.deleted_at_ms), d.deleted_at_ms)
+        keys = np.fromiter(cutoff, np.int64, len(cutoff))
+        hit = np.isin(hashes, keys)
+        if not hit.any():
+            return None
+        limits = np.zeros(len(hashes), np.int64)
+        sorter = np.argsort(keys)
+        values = np.fromiter(cutoff.values(), np.int64, len(cutoff))[sorter]
+        limits[hit] = values[np.searchsorted(keys[sorter], hashes[hit])]
+        return ~(hit & (received_ms <= limits))
+
+    def _read(self) -> _File:
+        try:
+            return _decoder.decode(self._path.read_bytes())
+        except FileNotFoundError:
+            return _File()

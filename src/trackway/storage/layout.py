@@ -1,0 +1,32 @@
+"""Where a project's data lives inside the data directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectPaths:
+    data_dir: Path
+    project_id: int
+
+    @property
+    def root(self) -> Path:
+        return self.data_dir / "projects" / str(self.project_id)
+
+    @property
+    def events(self) -> Path:
+        return self.root / "events"
+
+    @property
+    def users(self) -> Path:
+        return self.root / "users"
+
+    @property
+    def groups(self) -> Path:
+        return self.root / "groups"
+
+    @property
+    def deletions(self) -> Path:
+        return self.root / "deletions.json"

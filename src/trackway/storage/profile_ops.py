@@ -1,0 +1,99 @@
+"""Applying one profile update (ingest's normal form) to a profile's state. Pure functions.
+
+A state is ``{"properties": {...}, "created_ms": int, "last_seen_ms": int}``; None is no
+profile. Operations apply in the order the update lists them; updates in arrival order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Profile = dict[str, Any]
+# Operations that bring a missing profile into being; $remove and $unset do not.
+_CREATING = frozenset({"$set", "$set_once", "$add", "$append", "$union"})
+
+
+def apply_update(state: Profile | None, update: dict[str, Any]) -> Profile | None:
+    at = update["$time"]
+    for op, operand in update.items():
+        if not op.startswith("$") or op in ("$time", "$ignore_time", "$ignore_alias"):
+            continue
+        if op == "$delete":
+            state = None
+            continue
+        if op not in _OPS:
+            continue  # identity keys ($distinct_id, $group_key, $group_id)
+        if state is None:
+            if op not in _CREATING:
+                continue
+            state = {"properties": {}, "created_ms": at, "last_seen_ms": at}
+        _OPS[op](state["properties"], operand)
+        if not update.get("$ignore_time"):
+            state["last_seen_ms"] = max(state["last_seen_ms"], at)
+    return state
+
+
+def _set(props: dict[str, Any], operand: dict[str, Any]) -> None:
+    props.update(operand)
+
+
+def _set_once(props: dict[str, Any], operand: dict[str, Any]) -> None:
+    for name, value in operand.items():
+        props.setdefault(name, value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _add(props: dict[str, Any], operand: dict[str, Any]) -> None:
+    for name, amount in operand.items():
+        current = props.get(name, 0)
+        if _is_number(current):  # adding to a non-number is ignored, as Mixpanel does
+            props[name] = current + amount
+
+
+def _append(props: dict[str, Any], operand: dict[str, Any]) -> None:
+    for name, value in operand.items():
+        current = props.get(name)
+        if current is None:
+            props[name] = [value]
+        elif isinstance(current, list):
+            props[name] = [*current, value]
+
+
+def _union(props: dict[str, Any], operand: dict[str, Any]) -> None:
+    for name, values in operand.items():
+        current = props.get(name)
+        if current is None:
+            current = []
+        elif not isinstance(current, list):
+            continue
+        merged = list(current)
+        for value in values:
+            if value not in merged:
+                merged.append(value)
+        props[name] = merged
+
+
+def _remove(props: dict[str, Any], operand: dict[str, Any]) -> None:
+    for name, value in operand.items():
+        current = props.get(name)
+        if isinstance(current, list):
+            props[name] = [item for item in current if item != value]
+
+
+def _unset(props: dict[str, Any], names: list[str]) -> None:
+    for name in names:
+        props.pop(name, None)
+
+
+_OPS: dict[str, Any] = {
+    "$set": _set,
+    "$set_once": _set_once,
+    "$add": _add,
+    "$append": _append,
+    "$union": _union,
+    "$remove": _remove,
+    "$unset": _unset,
+}

@@ -1,0 +1,151 @@
+"""User and group profiles: a Delta table per kind whose rows are profile states.
+
+Each pass of the storage worker appends the new state of every profile it changed, tagged
+with a sequence number (the table version it creates); the current profile is the row with
+the highest sequence, a deleted profile a tombstone row. Properties are typed columns, as
+for events, so profiles read as columns keyed by user for shard-local joins.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+from trackway.storage.columns import add_cells, cell_arrays, column_properties
+from trackway.storage.profile_ops import Profile, apply_update
+from trackway.storage.sharding import shard_of, user_hash
+
+_APP_PREFIX = "trackway-log:"
+_FIXED = ("shard", "user_hash", "key", "seq", "deleted", "created_ms", "last_seen_ms")
+GROUP_SEPARATOR = "\x1f"
+
+
+def profile_key(update: dict[str, Any]) -> str:
+    if "$distinct_id" in update:
+        return str(update["$distinct_id"])
+    return f"{update['$group_key']}{GROUP_SEPARATOR}{update['$group_id']}"
+
+
+def load_states(
+    root: Path, as_of: int | None = None
+) -> tuple[dict[str, Profile], DeltaTable | None]:
+    """The current profiles of a table (latest row per key, tombstones dropped)."""
+    if not DeltaTable.is_deltatable(str(root)):
+        return {}, None
+    table = DeltaTable(str(root))
+    if as_of is not None:
+        table.load_as_version(as_of)
+    data = table.to_pyarrow_table()
+    if data.num_rows == 0:
+        return {}, table
+    order = np.argsort(data.column("seq").to_numpy(), kind="stable")
+    data = data.take(order)
+    props = column_properties(data)
+    keys = data.column("key").to_pylist()
+    deleted = data.column("deleted").to_pylist()
+    created = data.column("created_ms").to_pylist()
+    last_seen = data.column("last_seen_ms").to_pylist()
+    states: dict[str, Profile] = {}
+    for row, key in enumerate(keys):
+        if deleted[row]:
+            states.pop(key, None)
+        else:
+            states[key] = {
+                "properties": props[row],
+                "created_ms": created[row],
+                "last_seen_ms": last_seen[row],
+            }
+    return states, table
+
+
+class ProfileStore:
+    """The storage worker's writer of one profile table; keeps the current states in memory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._states: dict[str, Profile] | None = None
+
+    def states(self) -> dict[str, Profile]:
+        if self._states is None:
+            self._states, _ = load_states(self.root)
+        return self._states
+
+    def applied_offset(self, writer: str) -> int:
+        if not DeltaTable.is_deltatable(str(self.root)):
+            return 0
+        return DeltaTable(str(self.root)).transaction_version(_APP_PREFIX + writer) or 0
+
+    def apply(self, groups: list[dict[str, Any]], offsets: Mapping[str, int], shards: int) -> None:
+        """Apply the updates of log records not yet in the table, then append the new states."""
+        states = self.states()
+        changed: dict[str, Profile | None] = {}
+        applied = {w: self.applied_offset(w) for w in {g["writer"] for g in groups}}
+        for group in groups:
+            if group["offset"] < applied[group["writer"]]:
+                continue  # a replay after a crash: this record is in the table already
+            for update in group["items"]:
+                key = profile_key(update)
+                new = apply_update(states.get(key), update)
+                if new is None:
+                    states.pop(key, None)
+                else:
+                    states[key] = new
+                changed[key] = new
+        if changed:
+            self._append(changed, offsets, shards)
+
+    def delete(self, keys: list[str], shards: int) -> None:
+        states = self.states()
+        changed: dict[str, Profile | None] = {
+            k: None for k in keys if states.pop(k, None) is not None
+        }
+        if changed:
+            self._append(changed, {}, shards)
+
+    def _append(
+        self, changed: dict[str, Profile | None], offsets: Mapping[str, int], shards: int
+    ) -> None:
+        exists = DeltaTable.is_deltatable(str(self.root))
+        seq = DeltaTable(str(self.root)).version() + 1 if exists else 0
+        keys = list(changed)
+        n = len(keys)
+        hashes = np.fromiter((user_hash(k.split(GROUP_SEPARATOR)[-1]) for k in keys), np.int64, n)
+        cells: dict[str, tuple[list[int], list[Any]]] = {}
+        names: dict[tuple[str, str], str] = {}
+        for row, key in enumerate(keys):
+            state = changed[key]
+            if state is not None:
+                add_cells(cells, names, row, state["properties"])
+        order = np.lexsort((hashes, shard_of(hashes, shards)))
+        states = [changed[k] for k in keys]
+        arrays: dict[str, pa.Array] = {
+            "shard": pa.array(shard_of(hashes, shards)[order]),
+            "user_hash": pa.array(hashes[order]),
+            "key": pa.array(keys, pa.string()).take(order),
+            "seq": pa.array(np.full(n, seq, np.int64)),
+            "deleted": pa.array([s is None for s in states], pa.bool_()).take(order),
+            "created_ms": pa.array(
+                [s["created_ms"] if s else None for s in states], pa.int64()
+            ).take(order),
+            "last_seen_ms": pa.array(
+                [s["last_seen_ms"] if s else None for s in states], pa.int64()
+            ).take(order),
+        }
+        arrays.update(cell_arrays(cells, n, order))
+        now = int(time.time() * 1000)
+        write_deltalake(
+            str(self.root),
+            pa.table(arrays),
+            partition_by=["shard"],
+            mode="append",
+            schema_mode="merge",
+            commit_properties=CommitProperties(
+                app_transactions=[Transaction(_APP_PREFIX + w, o, now) for w, o in offsets.items()]
+            ),
+        )

@@ -1,0 +1,193 @@
+"""The storage worker: consumes the write-ahead log into each project's Delta tables.
+
+One pass reads what the log holds past the worker's committed position, appends each
+project's events (sorted by shard, user, time) in one Delta commit that also records the log
+offsets it covers, applies profile updates, then commits the log position — only after the
+Delta commits, so a crash in between replays records that the tables skip by offset.
+Deletions and compaction run between passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from trackway.log import LogReader, decode_record, writer_dirs
+from trackway.projects import Project, ProjectCatalog
+from trackway.settings import Settings
+from trackway.storage.columns import events_to_table
+from trackway.storage.compaction import compact_project
+from trackway.storage.deletions import DeletionList
+from trackway.storage.events_table import EventTable
+from trackway.storage.layout import ProjectPaths
+from trackway.storage.orphans import remove_orphan_files
+from trackway.storage.profiles import ProfileStore
+
+CONSUMER = "storage"
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one pass gathered for one project, with the log position each writer reached."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
+class StorageWorker:
+    def __init__(self, data_dir: Path, settings: Settings) -> None:
+        self.data_dir = data_dir
+        self.settings = settings
+        self.catalog = ProjectCatalog(data_dir)
+        # Profile stores keep the current profiles in memory between passes.
+        self._profiles: dict[Path, ProfileStore] = {}
+
+    def _profile_store(self, root: Path) -> ProfileStore:
+        store = self._profiles.get(root)
+        if store is None:
+            store = self._profiles[root] = ProfileStore(root)
+        return store
+
+    def run(self, stop: StopSignal) -> None:
+        self.remove_orphans()
+        while not stop.is_set():
+            try:
+                moved = self.run_once()
+                self.maintain()
+            except Exception:
+                logger.exception("storage pass failed; retrying")
+                moved = 0
+            if not moved:
+                stop.wait(self.settings.storage_poll_ms / 1000)
+
+    def run_once(self) -> int:
+        """One pass over every writer's log; returns how many records it stored."""
+        readers = [LogReader(d, CONSUMER) for d in writer_dirs(self.data_dir / "log")]
+        batches: dict[int, _Batch] = defaultdict(_Batch)
+        reached: dict[LogReader, int] = {}
+        stored = 0
+        for reader in readers:
+            start = reader.committed_offset()
+            position = start
+            while position - start < self.settings.storage_batch_bytes and (
+                entries := reader.read(position)
+            ):
+                for entry in entries:
+                    self._route(
+                        batches,
+                        reader.writer_dir.name,
+                        entry.offset,
+                        entry.next_offset,
+                        entry.record_payload,
+                    )
+                    stored += 1
+                position = entries[-1].next_offset
+            if position != start:
+                reached[reader] = position
+        for project_id, batch in batches.items():
+            project = self.catalog.by_id(project_id)
+            if project is None:
+                logger.warning("dropping log records of unknown project %s", project_id)
+                continue
+            self._store(project, batch)
+        for reader, position in reached.items():
+            reader.commit(position)
+        return stored
+
+    def remove_orphans(self) -> None:
+        for project in self.catalog.all():
+            paths = ProjectPaths(self.data_dir, project.id)
+            for root in (paths.events, paths.users, paths.groups):
+                remove_orphan_files(root)
+
+    def maintain(self) -> None:
+        """Deletions, then compaction, for every project."""
+        for project in self.catalog.all():
+            paths = ProjectPaths(self.data_dir, project.id)
+            deletions = DeletionList(paths.deletions)
+            pending = [d for d in deletions.all() if not d.applied]
+            if pending:
+                self._apply_deletions(project, pending)
+                deletions.mark_applied(pending)
+            compact_project(EventTable(paths.events), deletions, self.settings)
+
+    def _route(
+        self, batches: dict[int, _Batch], writer: str, offset: int, next_offset: int, payload: bytes
+    ) -> None:
+        record = decode_record(payload)
+        batch = batches[record.project_id]
+        # Each record remembers where its writer's stream continues; tables skip what they hold.
+        batch.offsets[writer] = next_offset
+        target = {
+            "track": batch.events,
+            "import": batch.events,
+            "engage": batch.users,
+            "groups": batch.groups,
+        }[record.kind]
+        target.append({"offset": offset, "writer": writer, "items": record.items})
+
+    def _store(self, project: Project, batch: _Batch) -> None:
+        paths = ProjectPaths(self.data_dir, project.id)
+        table = EventTable(paths.events)
+        snapshot = table.snapshot()
+        events = _unapplied(batch.events, snapshot.applied_offset if snapshot else lambda _: 0)
+        if events:
+            table.append(events_to_table(events, project.shards), batch.offsets)
+        if batch.users:
+            self._profile_store(paths.users).apply(batch.users, batch.offsets, project.shards)
+        if batch.groups:
+            self._profile_store(paths.groups).apply(batch.groups, batch.offsets, project.shards)
+
+    def _apply_deletions(self, project: Project, pending: list[Any]) -> None:
+        paths = ProjectPaths(self.data_dir, project.id)
+        for deletion in pending:
+            quoted = deletion.distinct_id.replace("'", "''")
+            EventTable(paths.events).delete(
+                f"distinct_id = '{quoted}' AND received_ms <= {int(deletion.deleted_at_ms)}"
+            )
+        self._profile_store(paths.users).delete([d.distinct_id for d in pending], project.shards)
+
+
+def _unapplied(groups: list[dict[str, Any]], applied: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for group in groups:
+        if group["offset"] >= applied(group["writer"]):
+            out.extend(group["items"])
+    return out
+
+
+class StopSignal(Protocol):
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    def set(self) -> None: ...
+
+
+def run_worker(data_dir: str, stop: StopSignal) -> None:
+    """Entry point of the storage worker process that ``trackway serve`` starts. Ctrl-C and
+    SIGTERM finish the current pass; a kill mid-pass is a crash the next start recovers."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s storage %(levelname)s %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    StorageWorker(Path(data_dir), Settings.from_env()).run(stop)
+
+
+def wait_until_stored(data_dir: Path, timeout_s: float = 30.0) -> None:
+    """Block until the worker has consumed every writer's log to its current end (tests, tools)."""
+    deadline = time.monotonic() + timeout_s
+    for directory in writer_dirs(data_dir / "log"):
+        reader = LogReader(directory, CONSUMER)
+        while True:
+            entries = reader.read(reader.committed_offset())
+            if not entries:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the storage worker did not catch up on {directory}")
+            time.sleep(0.05)
