@@ -63,6 +63,15 @@ class UnsupportedEncodingError(UserError):
     code = "unsupported_encoding"
 
 
+class RouteError(UserError):
+    """No such route (404) or method (405)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = {404: "not_found", 405: "method_not_allowed"}.get(status, "bad_request")
+
+
 def error_body(exc: UserError) -> bytes:
     """The one JSON error shape of every answer outside /track, /engage and /groups."""
     return orjson.dumps(

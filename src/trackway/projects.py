@@ -7,6 +7,8 @@ its modification time changes.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import time
 from pathlib import Path
@@ -32,8 +34,19 @@ class Project(msgspec.Struct, frozen=True):
     shards: int = 8
 
 
+class ServiceAccount(msgspec.Struct, frozen=True):
+    """Credentials for the APIs and /import (HTTP Basic ``username:secret`` plus
+    ``project_id``), granted on a list of projects."""
+
+    username: str
+    secret: str
+    project_ids: list[int]
+    created_ms: int
+
+
 class _Catalog(msgspec.Struct):
     projects: list[Project] = []
+    service_accounts: list[ServiceAccount] = []
 
 
 _decoder = msgspec.json.Decoder(_Catalog)
@@ -48,6 +61,7 @@ class ProjectCatalog:
         self._by_id: dict[int, Project] = {}
         self._by_token: dict[str, Project] = {}
         self._by_secret: dict[str, Project] = {}
+        self._accounts: dict[str, ServiceAccount] = {}
 
     def create(self, name: str) -> Project:
         if not name.strip():
@@ -64,6 +78,43 @@ class ProjectCatalog:
             )
             catalog.projects.append(project)
             atomic_write(self._path, msgspec.json.format(msgspec.json.encode(catalog)))
+        return project
+
+    def create_service_account(self, name: str, project_ids: list[int]) -> ServiceAccount:
+        with exclusive_lock(self._path.with_suffix(".lock")):
+            catalog = self._read()
+            known = {p.id for p in catalog.projects}
+            unknown = sorted(set(project_ids) - known)
+            if unknown or not project_ids:
+                raise UserError(f"Expected existing project ids, got {unknown or 'none'}")
+            account = ServiceAccount(
+                username=f"{name}.{secrets.token_hex(4)}",
+                secret=secrets.token_hex(16),
+                project_ids=sorted(set(project_ids)),
+                created_ms=int(time.time() * 1000),
+            )
+            catalog.service_accounts.append(account)
+            atomic_write(self._path, msgspec.json.format(msgspec.json.encode(catalog)))
+        return account
+
+    def authenticate(self, user: str, password: str, project_id: str | None) -> Project | None:
+        """The project that HTTP Basic credentials open: a service account's ``user:secret``
+        with ``project_id``, or a project's API secret (or token) as user and no password."""
+        self._refresh()
+        if password:
+            account = self._accounts.get(user)
+            if account is None or not secrets.compare_digest(account.secret, password):
+                return None
+            if (
+                project_id is None
+                or not project_id.isdigit()
+                or int(project_id) not in account.project_ids
+            ):
+                return None
+            return self.by_id(int(project_id))
+        project = self.by_secret(user) or self.by_token(user)
+        if project is not None and project_id and project_id != str(project.id):
+            return None
         return project
 
     def all(self) -> list[Project]:
@@ -93,7 +144,10 @@ class ProjectCatalog:
             return False
         if mtime_ns == self._mtime_ns:
             return False
-        projects = self._read().projects
+        catalog = self._read()
+        projects = catalog.projects
+        self._accounts.clear()
+        self._accounts.update({a.username: a for a in catalog.service_accounts})
         self._mtime_ns = mtime_ns
         # In place: lookups hold a reference to the index they search.
         for index, key in (
@@ -110,3 +164,18 @@ class ProjectCatalog:
             return _decoder.decode(self._path.read_bytes())
         except FileNotFoundError:
             return _Catalog()
+
+
+def basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """(user, password) of an HTTP Basic ``Authorization`` header, else None. Mixpanel also
+    takes the plain ``user:secret`` text after ``Basic ``, so that is accepted too."""
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, ValueError):
+        decoded = value
+    user, _, password = decoded.partition(":")
+    return user, password

@@ -9,11 +9,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from trackway.api.app import create_api
+from trackway.api.context import ApiContext
 from trackway.errors import NotFoundError, error_body
-from trackway.ingest.app import IngestApp, Receive, Scope, Send
+from trackway.ingest.app import IngestApp
 from trackway.log import DurableAppender, LogWriter, claim_writer_dir
 from trackway.projects import ProjectCatalog
 from trackway.settings import Settings
+from trackway.types import Receive, Scope, Send
 
 DATA_DIR_ENV = "TRACKWAY_DATA_DIR"
 logger = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ class Server:
         self._appender: DurableAppender | None = None
         self._resources = ExitStack()
         self.ingest = IngestApp(self.catalog, settings, self._append)
+        self.api = create_api(ApiContext.open(data_dir, settings, self.catalog))
 
     async def _append(self, payload: bytes) -> int:
         if self._appender is None:
@@ -54,6 +58,8 @@ class Server:
         if kind == "http":
             if IngestApp.endpoint_of(scope["path"]) is not None:
                 await self.ingest(scope, receive, send)
+            elif scope["path"].startswith("/api/"):
+                await self.api(scope, receive, send)
             else:
                 await _not_found(scope, send)
         elif kind == "lifespan":
@@ -78,7 +84,9 @@ class Server:
 
 async def _not_found(scope: Scope, send: Send) -> None:
     body = error_body(
-        NotFoundError(f"Expected /track, /engage, /groups or /import, got {scope['path']!r}")
+        NotFoundError(
+            f"Expected /track, /engage, /groups, /import or /api/..., got {scope['path']!r}"
+        )
     )
     headers: list[Any] = [
         (b"content-type", b"application/json"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from trackway.errors import (
     MethodNotAllowedError,
@@ -25,11 +24,8 @@ from trackway.ingest.responses import Response, check_callback, failure, success
 from trackway.log import encode_record
 from trackway.projects import ProjectCatalog
 from trackway.settings import Settings
+from trackway.types import Receive, Scope, Send
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 Append = Callable[[bytes], Awaitable[int]]
 
 logger = logging.getLogger(__name__)

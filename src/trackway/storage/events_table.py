@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 from deltalake.transaction import AddAction, RemoveAction
 
-_APP_PREFIX = "trackway-log:"
+from trackway.storage.layout import LOG_APP_PREFIX
+
 _WRITER_PROPERTIES = WriterProperties(compression="ZSTD", compression_level=3)
 
 
@@ -47,7 +48,7 @@ class Snapshot:
         self._parts: list[Part] | None = None
 
     def applied_offset(self, writer: str) -> int:
-        return self.table.transaction_version(_APP_PREFIX + writer) or 0
+        return self.table.transaction_version(LOG_APP_PREFIX + writer) or 0
 
     def parts(
         self, shards: Iterable[int] | None = None, time_range: tuple[int, int] | None = None
@@ -86,7 +87,9 @@ class EventTable:
     def append(self, events: pa.Table, offsets: Mapping[str, int]) -> None:
         """Add sorted events in one commit, recording the log offsets they bring the table to."""
         now = int(time.time() * 1000)
-        transactions = [Transaction(_APP_PREFIX + w, offset, now) for w, offset in offsets.items()]
+        transactions = [
+            Transaction(LOG_APP_PREFIX + w, offset, now) for w, offset in offsets.items()
+        ]
         write_deltalake(
             str(self.root),
             events,

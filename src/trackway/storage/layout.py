@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# Delta application-transaction ids recording how far a table applied each log writer.
+LOG_APP_PREFIX = "trackway-log:"
+
 
 @dataclass(frozen=True, slots=True)
 class ProjectPaths:

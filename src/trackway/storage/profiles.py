@@ -18,10 +18,10 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from trackway.storage.columns import add_cells, cell_arrays, column_properties
+from trackway.storage.layout import LOG_APP_PREFIX
 from trackway.storage.profile_ops import Profile, apply_update
 from trackway.storage.sharding import shard_of, user_hash
 
-_APP_PREFIX = "trackway-log:"
 _FIXED = ("shard", "user_hash", "key", "seq", "deleted", "created_ms", "last_seen_ms")
 GROUP_SEPARATOR = "\x1f"
 
@@ -79,7 +79,7 @@ class ProfileStore:
     def applied_offset(self, writer: str) -> int:
         if not DeltaTable.is_deltatable(str(self.root)):
             return 0
-        return DeltaTable(str(self.root)).transaction_version(_APP_PREFIX + writer) or 0
+        return DeltaTable(str(self.root)).transaction_version(LOG_APP_PREFIX + writer) or 0
 
     def apply(self, groups: list[dict[str, Any]], offsets: Mapping[str, int], shards: int) -> None:
         """Apply the updates of log records not yet in the table, then append the new states."""
@@ -146,6 +146,8 @@ class ProfileStore:
             mode="append",
             schema_mode="merge",
             commit_properties=CommitProperties(
-                app_transactions=[Transaction(_APP_PREFIX + w, o, now) for w, o in offsets.items()]
+                app_transactions=[
+                    Transaction(LOG_APP_PREFIX + w, o, now) for w, o in offsets.items()
+                ]
             ),
         )

@@ -61,18 +61,18 @@ class EventReader:
     """Reads events for queries and exports; one per process, shared by threads."""
 
     def __init__(self, data_dir: Path, cache_bytes: int) -> None:
-        self._data_dir = data_dir
+        self.data_dir = data_dir
         self.cache = ColumnCache(cache_bytes)
-        self._tail = LogTail(data_dir / "log")
+        self.log_tail = LogTail(data_dir / "log")
 
     def snapshot(self, project: Project, as_of: int | datetime | None = None) -> Snapshot | None:
-        return EventTable(ProjectPaths(self._data_dir, project.id).events).snapshot(as_of)
+        return EventTable(ProjectPaths(self.data_dir, project.id).events).snapshot(as_of)
 
     def tail_events(self, project: Project, snapshot: Snapshot | None) -> list[dict[str, Any]]:
         def applied(writer: str) -> int:
             return 0 if snapshot is None else snapshot.applied_offset(writer)
 
-        records = self._tail.records(project.id, applied)
+        records = self.log_tail.records(project.id, applied)
         return [item for r in records if r.kind in _EVENT_KINDS for item in r.items]
 
     def scan(
@@ -92,7 +92,7 @@ class EventReader:
         if as_of is None:
             events = self.tail_events(project, snapshot)
             tail = events_to_table(events, project.shards) if events else None
-        deletions = DeletionList(ProjectPaths(self._data_dir, project.id).deletions)
+        deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
         wanted = range(project.shards) if shards is None else shards
         out = []
         for shard in wanted:

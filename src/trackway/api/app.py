@@ -1,0 +1,136 @@
+"""The query HTTP API: Mixpanel's export and engage shapes plus trackway's native routes.
+
+Every answer that is an error has one JSON shape (``trackway.errors.error_body``) with a
+stable ``error_code``; a client's mistake is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from trackway.api import params as p
+from trackway.api.auth import authenticate
+from trackway.api.context import ApiContext
+from trackway.api.engage import engage
+from trackway.api.export import export
+from trackway.errors import NotFoundError, PayloadError, RouteError, UserError, error_body
+from trackway.projects import Project
+from trackway.storage.deletions import DeletionList
+from trackway.storage.layout import ProjectPaths
+
+logger = logging.getLogger(__name__)
+Handler = Callable[[ApiContext, Project, dict[str, str], Request], Awaitable[Response] | Response]
+
+
+def create_api(context: ApiContext) -> Starlette:
+    def route(path: str, handler: Handler, methods: list[str]) -> Route:
+        async def endpoint(request: Request) -> Response:
+            params = await p.request_params(request)
+            path_project = request.path_params.get("project_id")
+            if path_project is not None:
+                params.setdefault("project_id", str(path_project))
+                if params["project_id"] != str(path_project):
+                    raise PayloadError("Expected `project_id` to match the project in the path")
+            project = authenticate(
+                request.headers.get("authorization", ""), params, context.catalog
+            )
+            if path_project is not None and project.id != path_project:
+                raise NotFoundError(
+                    f"Expected a project these credentials open, got {path_project}"
+                )
+            result = handler(context, project, params, request)
+            return await result if isinstance(result, Awaitable) else result
+
+        return Route(path, endpoint, methods=methods)
+
+    routes = []
+    for prefix in ("/api/2.0", "/api/query"):
+        routes += [
+            route(f"{prefix}/export", _export, ["GET"]),
+            route(f"{prefix}/engage", _engage, ["GET", "POST"]),
+        ]
+    routes += [
+        route("/api/v1/projects/{project_id:int}/deletions", _delete_users, ["POST"]),
+        route("/api/v1/projects/{project_id:int}/versions", _versions, ["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={
+            UserError: _user_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+
+
+def _export(
+    context: ApiContext, project: Project, params: dict[str, str], request: Request
+) -> Response:
+    return export(context, project, params, request.headers.get("accept-encoding", ""))
+
+
+def _engage(
+    context: ApiContext, project: Project, params: dict[str, str], request: Request
+) -> Response:
+    return JSONResponse(engage(context, project, params))
+
+
+def _delete_users(
+    context: ApiContext, project: Project, params: dict[str, str], request: Request
+) -> Response:
+    ids = p.json_list(params, "distinct_ids")
+    if ids is None:
+        raise PayloadError("Expected `distinct_ids`: a JSON array of up to 2000 strings")
+    now_ms = int(time.time() * 1000)
+    deleted = DeletionList(ProjectPaths(context.data_dir, project.id).deletions).add(ids, now_ms)
+    return JSONResponse({"status": "ok", "deleted": len(deleted), "deleted_at_ms": now_ms})
+
+
+def _versions(
+    context: ApiContext, project: Project, params: dict[str, str], request: Request
+) -> Response:
+    snapshot = context.events.snapshot(project)
+    history: list[dict[str, Any]] = snapshot.table.history(100) if snapshot is not None else []
+    versions = [
+        {
+            "version": h.get("version"),
+            "timestamp_ms": h.get("timestamp"),
+            "operation": h.get("operation"),
+        }
+        for h in history
+    ]
+    return JSONResponse({"status": "ok", "versions": versions})
+
+
+async def _user_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UserError)
+    return Response(error_body(exc), exc.status, media_type="application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error = RouteError(
+        f"Expected a known /api route and method, got {request.method} {request.url.path}",
+        exc.status_code,
+    )
+    return Response(error_body(error), exc.status_code, media_type="application/json")
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    logger.exception("API request failed: %s %s", request.method, request.url.path, exc_info=exc)
+    body = {
+        "code": 500,
+        "error": f"internal error: {type(exc).__name__}",
+        "status": "Internal Server Error",
+        "error_code": "internal",
+    }
+    return JSONResponse(body, 500)
