@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from trackway.cli import _parser
+from trackway.cli import parser
 from trackway.ingest.intake import ENDPOINTS
 from trackway.settings import setting_names
 
@@ -30,7 +30,7 @@ def test_every_setting_is_documented() -> None:
 
 def test_every_command_is_documented() -> None:
     text = (DOCS / "cli.md").read_text()
-    commands = _commands(_parser())
+    commands = _commands(parser())
     assert "trackway project create" in commands
     missing = [c for c in commands if f"## `{c}`" not in text]
     assert not missing

@@ -1,0 +1,5 @@
+import sys
+
+from trackway.cli import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""Commands over stored data: export, delete-users, history, restore, vacuum, log dump."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import orjson
+from deltalake import DeltaTable
+
+from trackway.api.params import day_range_ms
+from trackway.cli.common import Commands, data_dir_option, project_of, project_option
+from trackway.errors import UserError
+from trackway.log import decode_record, replay
+from trackway.settings import Settings
+from trackway.storage.deletions import DeletionList
+from trackway.storage.export import export_events
+from trackway.storage.layout import ProjectPaths
+from trackway.storage.scan import EventReader
+
+
+def register(commands: Commands) -> None:
+    export = commands.add_parser("export", help="print a project's raw events as JSON lines")
+    project_option(export)
+    export.add_argument("--from-date", required=True, help="first day, YYYY-MM-DD (UTC)")
+    export.add_argument("--to-date", required=True, help="last day, YYYY-MM-DD (UTC), inclusive")
+    export.add_argument("--event", action="append", help="only these event names (repeatable)")
+    export.add_argument("--limit", type=int, help="at most this many events")
+    export.add_argument("--as-of-version", type=int, help="read this earlier table version")
+    export.add_argument("--time-in-ms", action="store_true", help="time in ms, not seconds")
+    export.set_defaults(run=_export)
+
+    delete = commands.add_parser("delete-users", help="delete users' events and profiles (GDPR)")
+    project_option(delete)
+    delete.add_argument("distinct_ids", nargs="+", help="up to 2000 distinct_ids")
+    delete.set_defaults(run=_delete_users)
+
+    history = commands.add_parser("history", help="list an events table's versions")
+    project_option(history)
+    history.set_defaults(run=_history)
+
+    restore = commands.add_parser("restore", help="roll the events table back to a version")
+    project_option(restore)
+    restore.add_argument("--version", type=int, required=True)
+    restore.set_defaults(run=_restore)
+
+    vacuum = commands.add_parser("vacuum", help="delete files of versions past the retention")
+    project_option(vacuum)
+    vacuum.add_argument("--retention-hours", type=int, help="default: vacuum_retention_hours")
+    vacuum.set_defaults(run=_vacuum)
+
+    log = commands.add_parser("log", help="inspect the write-ahead log")
+    log_actions = log.add_subparsers(required=True, metavar="ACTION")
+    dump = log_actions.add_parser("dump", help="print every record in the log as JSON lines")
+    data_dir_option(dump)
+    dump.set_defaults(run=_log_dump)
+
+
+def _export(args: argparse.Namespace) -> int:
+    project = project_of(args)
+    time_range = day_range_ms({"from_date": args.from_date, "to_date": args.to_date})
+    reader = EventReader(args.data_dir, Settings.from_env().scan_cache_bytes)
+    names = set(args.event) if args.event else None
+    events = export_events(
+        reader, project, time_range, names, args.limit, args.as_of_version, args.time_in_ms
+    )
+    out = sys.stdout.buffer
+    for event in events:
+        out.write(orjson.dumps(event) + b"\n")
+    return 0
+
+
+def _delete_users(args: argparse.Namespace) -> int:
+    project = project_of(args)
+    deletions = DeletionList(ProjectPaths(args.data_dir, project.id).deletions)
+    deleted = deletions.add(args.distinct_ids, int(time.time() * 1000))
+    print(f"deleted {len(deleted)} users from project {project.id}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    for entry in _events_table(args).history():
+        print(f"{entry['version']}\t{entry['timestamp']}\t{entry.get('operation', '')}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    _events_table(args).restore(args.version)
+    print(f"restored project {args.project} events to version {args.version}")
+    return 0
+
+
+def _vacuum(args: argparse.Namespace) -> int:
+    hours = args.retention_hours
+    if hours is None:
+        hours = Settings.from_env().vacuum_retention_hours
+    removed = _events_table(args).vacuum(
+        retention_hours=hours, dry_run=False, enforce_retention_duration=False
+    )
+    print(f"removed {len(removed)} files older than {hours} h")
+    return 0
+
+
+def _events_table(args: argparse.Namespace) -> DeltaTable:
+    root = ProjectPaths(args.data_dir, project_of(args).id).events
+    if not DeltaTable.is_deltatable(str(root)):
+        raise UserError(f"Expected stored events in project {args.project}, found none yet")
+    return DeltaTable(str(root))
+
+
+def _log_dump(args: argparse.Namespace) -> int:
+    out = sys.stdout.buffer
+    for writer_dir, entry in replay(args.data_dir / "log"):
+        record = decode_record(entry.record_payload)
+        line = {
+            "writer": writer_dir.name,
+            "offset": entry.offset,
+            "project_id": record.project_id,
+            "kind": record.kind,
+            "received_ms": record.received_ms,
+            "items": record.items,
+        }
+        out.write(orjson.dumps(line) + b"\n")
+    return 0

@@ -1,0 +1,74 @@
+"""``trackway serve``: the HTTP server and, beside it, the storage worker process."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+from pathlib import Path
+
+from trackway.cli.common import Commands, data_dir_option
+from trackway.projects import Project, ProjectCatalog
+from trackway.server import DATA_DIR_ENV
+from trackway.storage.worker import run_worker
+
+
+def register(commands: Commands) -> None:
+    serve = commands.add_parser("serve", help="serve the HTTP endpoints")
+    data_dir_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
+    serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only `serve` needs the server stack
+
+    data_dir: Path = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = ProjectCatalog(data_dir)
+    url = f"http://{args.host}:{args.port}"
+    if not catalog.all():
+        _print_first_run(catalog.create("Default"), url)
+    print(f"trackway serving {data_dir} at {url}", flush=True)
+    os.environ[DATA_DIR_ENV] = str(data_dir)
+    # The storage worker runs as its own process: log -> Delta tables, deletions, compaction.
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    worker = context.Process(target=run_worker, args=(str(data_dir), stop), name="trackway-storage")
+    worker.start()
+    try:
+        uvicorn.run(
+            "trackway.server:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+        )
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        if worker.is_alive():
+            worker.terminate()
+    return 0
+
+
+def _print_first_run(project: Project, url: str) -> None:
+    event = (
+        f'{{"event":"Signed up","properties":{{"token":"{project.token}","distinct_id":"user-1"}}}}'
+    )
+    print(
+        f"""Created project {project.id} "{project.name}".
+  token:  {project.token}
+  secret: {project.secret}
+Send an event:
+  curl -s '{url}/track?verbose=1' --data-urlencode 'data={event}'
+""",
+        flush=True,
+    )
