@@ -17,6 +17,7 @@ from trackway.errors import (
     TooLargeError,
     UserError,
 )
+from trackway.ingest.auth import authenticate_import
 from trackway.ingest.decode import decode_request, parse_params
 from trackway.ingest.intake import ENDPOINTS, prepare
 from trackway.ingest.rate_limit import RateLimiter
@@ -90,6 +91,11 @@ class IngestApp:
         scope: Scope,
     ) -> Response:
         check_callback(params)
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        import_project = None
+        if endpoint == "import" and (authorization or "api_key" in params):
+            # Refuse a stranger before decoding a body of up to 10 MB.
+            import_project = authenticate_import(authorization, params, self._catalog)
         decoded = decode_request(
             params,
             headers.get(b"content-type", b"").decode("latin-1"),
@@ -97,12 +103,14 @@ class IngestApp:
             body,
             self._settings,
         )
+        if endpoint == "import" and import_project is None:
+            import_project = authenticate_import(authorization, decoded.params, self._catalog)
         now = self._clock()
         client = scope.get("client")
         prepared = prepare(
             endpoint,
             decoded,
-            headers.get(b"authorization", b"").decode("latin-1"),
+            import_project,
             client[0] if client else None,
             int(now * 1000),
             self._catalog,

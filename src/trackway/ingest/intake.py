@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 
 from trackway.errors import AuthError, PayloadError, TooLargeError
-from trackway.ingest.auth import authenticate_import
 from trackway.ingest.decode import Decoded
 from trackway.ingest.events import EventContext, event_insert_id, normalise_event
 from trackway.ingest.failures import FailedRecord, RecordRejectedError
@@ -44,7 +43,7 @@ def flag(params: dict[str, str], name: str, default: bool = False) -> bool:
 def prepare(
     endpoint: str,
     decoded: Decoded,
-    authorization: str,
+    import_project: Project | None,
     client_ip: str | None,
     received_ms: int,
     catalog: ProjectCatalog,
@@ -58,9 +57,6 @@ def prepare(
             f"Expected at most {settings.max_records_per_request} records per request, got {len(items)}"
         )
     params = decoded.params
-    import_project = (
-        authenticate_import(authorization, params, catalog) if endpoint == "import" else None
-    )
     # Only a payload bigger than the per-record limit can hold a record over it.
     check_sizes = decoded.payload_bytes > settings.max_event_bytes
     by_project: dict[int, list[dict[str, Any]]] = {}
