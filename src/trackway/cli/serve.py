@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from trackway.cli.common import Commands, data_dir_option
+from trackway.cli.demo import create_demo_project
 from trackway.projects import Project, ProjectCatalog
 from trackway.server import DATA_DIR_ENV
 from trackway.storage.worker import run_worker
@@ -20,6 +22,9 @@ def register(commands: Commands) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    serve.add_argument(
+        "--demo", action="store_true", help="on first run, fill the first project with demo events"
+    )
     serve.set_defaults(run=_serve)
 
 
@@ -31,7 +36,8 @@ def _serve(args: argparse.Namespace) -> int:
     catalog = ProjectCatalog(data_dir)
     url = f"http://{args.host}:{args.port}"
     if not catalog.all():
-        _print_first_run(catalog.create("Default"), url)
+        first = create_demo_project(data_dir) if args.demo else catalog.create("Default")
+        _print_first_run(first, url)
     print(f"trackway serving {data_dir} at {url}", flush=True)
     os.environ[DATA_DIR_ENV] = str(data_dir)
     # The storage worker runs as its own process: log -> Delta tables, deletions, compaction.
@@ -63,12 +69,15 @@ def _print_first_run(project: Project, url: str) -> None:
     event = (
         f'{{"event":"Signed up","properties":{{"token":"{project.token}","distinct_id":"user-1"}}}}'
     )
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
     print(
         f"""Created project {project.id} "{project.name}".
   token:  {project.token}
   secret: {project.secret}
 Send an event:
   curl -s '{url}/track?verbose=1' --data-urlencode 'data={event}'
+Read today's events back:
+  curl -s -u '{project.secret}:' '{url}/api/2.0/export?from_date={today}&to_date={today}'
 """,
         flush=True,
     )
