@@ -131,11 +131,11 @@ def _positions(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 def _cumsum_within(
     values: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
+    """Running sums that restart at each run of the given lengths."""
     total = np.cumsum(values)
-    before = np.repeat(
-        total[np.cumsum(lengths) - lengths] - values[np.cumsum(lengths) - lengths], lengths
-    )
-    return total - before
+    first = np.cumsum(lengths) - lengths
+    before: npt.NDArray[np.int64] = np.repeat(total[first] - values[first], lengths)
+    return np.asarray(total - before, np.int64)
 
 
 def _event_names(lengths: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArray[np.int16]:
