@@ -21,7 +21,10 @@ from trackway.api import params as p
 from trackway.api.auth import authenticate
 from trackway.api.context import ApiContext
 from trackway.api.engage import engage
+from trackway.api import segmentation
 from trackway.api.export import export
+from trackway.api.insights import insights
+from trackway.api.openapi import openapi_document
 from trackway.errors import NotFoundError, PayloadError, RouteError, UserError, error_body
 from trackway.projects import Project
 from trackway.storage.deletions import DeletionList
@@ -52,15 +55,14 @@ def create_api(context: ApiContext) -> Starlette:
 
         return Route(path, endpoint, methods=methods)
 
-    routes = []
+    routes = [Route("/api/v1/openapi.json", _openapi, methods=["GET"])]
     for prefix in ("/api/2.0", "/api/query"):
         routes += [
-            route(f"{prefix}/export", _export, ["GET"]),
-            route(f"{prefix}/engage", _engage, ["GET", "POST"]),
+            route(f"{prefix}{path}", handler, methods) for path, handler, methods in MIXPANEL_ROUTES
         ]
     routes += [
-        route("/api/v1/projects/{project_id:int}/deletions", _delete_users, ["POST"]),
-        route("/api/v1/projects/{project_id:int}/versions", _versions, ["GET"]),
+        route(f"/api/v1/projects/{{project_id:int}}{path}", handler, methods)
+        for path, handler, methods in NATIVE_ROUTES
     ]
     return Starlette(
         routes=routes,
@@ -109,6 +111,27 @@ def _versions(
         for h in history
     ]
     return JSONResponse({"status": "ok", "versions": versions})
+
+
+MIXPANEL_ROUTES: list[tuple[str, Handler, list[str]]] = [
+    ("/export", _export, ["GET"]),
+    ("/engage", _engage, ["GET", "POST"]),
+    ("/segmentation", _segmentation(None), ["GET"]),
+    ("/segmentation/numeric", _segmentation("numeric"), ["GET"]),
+    ("/segmentation/sum", _segmentation("sum"), ["GET"]),
+    ("/segmentation/average", _segmentation("average"), ["GET"]),
+    ("/events", _json(segmentation.events), ["GET"]),
+    ("/events/top", _json(segmentation.top_events), ["GET"]),
+    ("/events/names", _json(segmentation.event_names), ["GET"]),
+    ("/events/properties", _json(segmentation.event_properties), ["GET"]),
+    ("/events/properties/top", _json(segmentation.top_properties), ["GET"]),
+    ("/events/properties/values", _json(segmentation.property_values), ["GET"]),
+]
+NATIVE_ROUTES: list[tuple[str, Handler, list[str]]] = [
+    ("/insights", _insights, ["POST"]),
+    ("/deletions", _delete_users, ["POST"]),
+    ("/versions", _versions, ["GET"]),
+]
 
 
 async def _user_error(request: Request, exc: Exception) -> Response:

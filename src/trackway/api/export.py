@@ -11,7 +11,9 @@ from starlette.responses import StreamingResponse
 from trackway.api import params as p
 from trackway.api.context import ApiContext
 from trackway.projects import Project
+from trackway.query.table_filter import table_filter
 from trackway.storage.export import export_events
+from trackway.storage.scan import property_columns
 
 MAX_LIMIT = 100_000
 
@@ -22,6 +24,7 @@ def export(
     time_range = p.day_range_ms(params)
     names = p.json_list(params, "event")
     limit = p.integer(params, "limit", None, 1, MAX_LIMIT)
+    where = params.get("where")
     events = export_events(
         context.events,
         project,
@@ -30,6 +33,9 @@ def export(
         limit,
         p.as_of(params),
         time_in_ms=p.boolean(params, "time_in_ms"),
+        row_filter=table_filter(where, property_columns(context.events, project))
+        if where
+        else None,
     )
     lines = (orjson.dumps(event) + b"\n" for event in events)
     if "gzip" in accept_encoding.lower():

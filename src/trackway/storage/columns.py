@@ -63,7 +63,8 @@ def parse_property_column(column: str) -> tuple[str, str] | None:
     return unquote(column[3:]), column[1]
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """The property-column kind (s, i, f, b, j) a JSON value is stored under."""
     kind = type(value)
     if kind is str:
         return "s"
@@ -122,7 +123,7 @@ def add_cells(
     for key, value in props.items():
         if key in skip:
             continue
-        kind = _kind(value)
+        kind = value_kind(value)
         column = column_names.get((key, kind))
         if column is None:
             column = column_names[(key, kind)] = property_column(key, kind)

@@ -7,11 +7,12 @@ may already have dropped exact duplicates from the parts it rewrote.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -33,7 +34,9 @@ def export_events(
     limit: int | None = None,
     as_of: int | datetime | None = None,
     time_in_ms: bool = True,
+    row_filter: Callable[[pa.Table], npt.NDArray[np.bool_]] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """``row_filter`` (the query layer's compiled ``where``) keeps the rows it marks true."""
     snapshot = reader.snapshot(project, as_of)
     deletions = DeletionList(ProjectPaths(reader.data_dir, project.id).deletions)
     tables: list[tuple[Any, str | None]] = []
@@ -47,6 +50,8 @@ def export_events(
     for source, kind in tables:
         table = source if kind == "tail" else pq.read_table(source)
         table = _filter(table, time_range, event_names, deletions)
+        if row_filter is not None and table.num_rows:
+            table = table.filter(pa.array(row_filter(table)))
         for start in range(0, table.num_rows, _CHUNK_ROWS):
             chunk = table.slice(start, _CHUNK_ROWS)
             if remaining is not None:

@@ -259,3 +259,21 @@ def _select(
     if survivors is not None:
         mask = survivors if mask is None else mask & survivors
     return None if mask is None else np.flatnonzero(mask)
+
+
+def property_columns(reader: EventReader, project: Project) -> dict[str, list[str]]:
+    """Every property of a project and the typed columns that hold it (committed and tail)."""
+    names: set[str] = set()
+    snapshot = reader.snapshot(project)
+    if snapshot is not None:
+        names.update(field.name for field in snapshot.table.schema().fields)
+    for event in reader.tail_events(project, snapshot):
+        for key, value in event["properties"].items():
+            if key not in PROMOTED:
+                names.add(property_column(key, value_kind(value)))
+    out: dict[str, list[str]] = {}
+    for column in sorted(names):
+        parsed = parse_property_column(column)
+        if parsed is not None:
+            out.setdefault(parsed[0], []).append(column)
+    return out

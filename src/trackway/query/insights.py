@@ -1,0 +1,281 @@
+"""Insights (Mixpanel's segmentation and trends): metrics over time buckets and segments.
+
+Plan: compile every expression, work out the columns and the time range (widened for rolling
+windows), scan once. Per shard, on threads: the global filter, each metric's event and
+filter masks, each row's bucket and segment. Segments are unified across shards; when there
+are more than ``limit``, they are ranked on the first metric over the whole range and all
+but the shown ones are recoded as one ``$other`` segment before measuring, so ``$other`` is
+exact for every measure (unique users included) and the segments add up to the total of any
+additive measure. Measures then come from compiled kernels per shard and merge by addition,
+except exact percentiles and distinct counts, which merge the shards' values.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trackway.errors import PayloadError
+from trackway.projects import Project
+from trackway.query import measures
+from trackway.query.expr import Compiled, compile_expression
+from trackway.query.formula import compile_formula
+from trackway.query.segments import OTHER, SEPARATOR, LocalSegments, local_segments, unify
+from trackway.query.shard_view import ShardView
+from trackway.query.spec import PROPERTY_MEASURES, UNIQUE_MEASURES, InsightsSpec, Metric
+from trackway.query.timebuckets import Buckets, buckets, day_range, zone
+from trackway.storage.scan import EventReader, property_columns
+
+MAX_METRICS = 26
+LOOKBACK_DAYS = {"wau": 6, "mau": 29}
+_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="trackway-query")
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    where: Compiled | None
+    metric_where: list[Compiled | None]
+    metric_values: list[Compiled | None]
+    breakdowns: list[Compiled]
+
+
+@dataclass(slots=True)
+class _Shard:
+    """One shard's rows reduced to what the measures need."""
+
+    view: ShardView
+    users: npt.NDArray[np.int64]
+    days: npt.NDArray[np.int32]  # day index from the scan start, for dau/wau/mau
+    metric_buckets: list[npt.NDArray[np.int32]]  # per metric: bucket or -1
+    metric_values: list[Any]  # per metric: (valid, numbers) or segment keys for distinct
+    segments: LocalSegments
+
+
+def run_insights(reader: EventReader, project: Project, spec: InsightsSpec) -> dict[str, Any]:
+    _check(spec)
+    tz = zone(spec.timezone or project.timezone)
+    result = _run(reader, project, spec, spec.from_date, spec.to_date, tz)
+    if spec.compare == "previous_period":
+        length = (spec.to_date - spec.from_date).days + 1
+        previous = _run(
+            reader,
+            project,
+            spec,
+            spec.from_date - timedelta(days=length),
+            spec.from_date - timedelta(days=1),
+            tz,
+        )
+        result["previous"] = {"buckets": previous["buckets"], "series": previous["series"]}
+    return result
+
+
+def _check(spec: InsightsSpec) -> None:
+    if not 1 <= len(spec.metrics) <= MAX_METRICS:
+        raise PayloadError(f"Expected 1 to {MAX_METRICS} metrics, got {len(spec.metrics)}")
+    for i, metric in enumerate(spec.metrics):
+        if metric.measure in PROPERTY_MEASURES and metric.value_expression() is None:
+            raise PayloadError(
+                f"Expected `property` or `value` on metrics[{i}] for measure {metric.measure!r}"
+            )
+    if not 1 <= spec.limit <= 10_000:
+        raise PayloadError(f"Expected `limit` between 1 and 10000, got {spec.limit}")
+    if spec.rolling is not None and spec.rolling < 1:
+        raise PayloadError(f"Expected `rolling` of at least 1 bucket, got {spec.rolling}")
+    for i, breakdown in enumerate(spec.breakdowns):
+        if (breakdown.property is None) == (breakdown.expression is None):
+            raise PayloadError(
+                f"Expected exactly one of `property` or `expression` in breakdowns[{i}]"
+            )
+
+
+def _run(
+    reader: EventReader, project: Project, spec: InsightsSpec, first: date, last: date, tz: Any
+) -> dict[str, Any]:
+    grid = buckets(first, last, spec.unit, tz)
+    compiled = _compile(spec)
+    lookback = max((LOOKBACK_DAYS.get(m.measure, 0) for m in spec.metrics), default=0)
+    scan_first = first - timedelta(days=lookback)
+    scan_start, scan_end = day_range(scan_first, last, tz)
+    day_grid = buckets(scan_first, last, "day", tz)
+    columns_of = property_columns(reader, project)
+    columns = {"user_hash", "time", "event"}
+    for name in _properties(spec, compiled):
+        columns.update(columns_of.get(name, []))
+    scans = reader.scan(project, sorted(columns), (scan_start, scan_end))
+    shards = list(
+        _POOL.map(
+            lambda s: _prepare(ShardView(s, columns_of), spec, compiled, grid, day_grid), scans
+        )
+    )
+    names = [m.name or chr(ord("A") + i) for i, m in enumerate(spec.metrics)]
+    remaps, labels = unify([s.segments.labels for s in shards])
+    for shard, remap in zip(shards, remaps, strict=True):
+        codes = shard.segments.codes
+        shard.segments = LocalSegments(
+            np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(np.int32), labels
+        )
+    shown, n_segments = _choose_segments(spec, shards, len(labels))
+    segment_labels = [_split(labels[i].as_py()) for i in shown]
+    if n_segments > len(shown):
+        segment_labels.append([OTHER])
+    recode = np.full(len(labels), len(shown), np.int32)
+    recode[shown] = np.arange(len(shown), dtype=np.int32)
+    for shard in shards:
+        codes = shard.segments.codes
+        shard.segments = LocalSegments(
+            np.where(codes >= 0, recode[np.maximum(codes, 0)], -1).astype(np.int32), labels
+        )
+    width = len(segment_labels)
+    series = []
+    offset_days = (first - scan_first).days
+    for m, (metric, name) in enumerate(zip(spec.metrics, names, strict=True)):
+        values, totals = measures.measure(
+            metric, spec, shards, m, width, len(grid), offset_days, day_grid, grid
+        )
+        for s, segment in enumerate(segment_labels):
+            series.append(
+                {
+                    "metric": name,
+                    "segment": segment,
+                    "values": values[s].tolist(),
+                    "total": totals[s],
+                }
+            )
+    series += _formulas(spec, names, series, segment_labels)
+    return {
+        "buckets": list(grid.labels),
+        "unit": spec.unit,
+        "timezone": str(tz),
+        "segments": {"total": n_segments, "offset": spec.segment_offset, "shown": len(shown)},
+        "series": [_clean(s) for s in series],
+    }
+
+
+def _compile(spec: InsightsSpec) -> _Compiled:
+    breakdowns = [
+        compile_expression(
+            b.expression if b.expression is not None else _property_expression(b.property or "")
+        )
+        for b in spec.breakdowns
+    ]
+    return _Compiled(
+        compile_expression(spec.where) if spec.where else None,
+        [compile_expression(m.where) if m.where else None for m in spec.metrics],
+        [_maybe(m.value_expression()) for m in spec.metrics],
+        breakdowns,
+    )
+
+
+def _maybe(text: str | None) -> Compiled | None:
+    return compile_expression(text) if text is not None else None
+
+
+def _property_expression(name: str) -> str:
+    return Metric(property=name).value_expression() or ""
+
+
+def _properties(spec: InsightsSpec, compiled: _Compiled) -> set[str]:
+    names: set[str] = set()
+    for expression in [
+        compiled.where,
+        *compiled.metric_where,
+        *compiled.metric_values,
+        *compiled.breakdowns,
+    ]:
+        if expression is not None:
+            names |= set(expression.properties)
+    return names
+
+
+def _prepare(
+    view: ShardView, spec: InsightsSpec, compiled: _Compiled, grid: Buckets, day_grid: Buckets
+) -> _Shard:
+    rows = view.rows
+    times = view.times
+    base = np.ones(rows, bool) if compiled.where is None else compiled.where.filter_mask(view, rows)
+    bucket_of_row = grid.index(times)
+    event_names = view.event_names
+    metric_buckets = []
+    metric_values: list[Any] = []
+    for metric, where, value in zip(
+        spec.metrics, compiled.metric_where, compiled.metric_values, strict=True
+    ):
+        mask = base & _event_mask(event_names, metric, rows)
+        if where is not None:
+            mask &= where.filter_mask(view, rows)
+        in_range = bucket_of_row if metric.measure not in ("wau", "mau") else day_grid.index(times)
+        metric_buckets.append(np.where(mask, in_range, -1).astype(np.int32))
+        metric_values.append(measures.values_of(metric, value, view))
+    vectors = [b.evaluate(view, rows) for b in compiled.breakdowns]
+    segments = local_segments(vectors, spec.breakdowns, rows)
+    return _Shard(view, view.users, day_grid.index(times), metric_buckets, metric_values, segments)
+
+
+def _event_mask(event_names: Any, metric: Metric, rows: int) -> npt.NDArray[np.bool_]:
+    wanted = metric.events()
+    if wanted is None:
+        return np.ones(rows, bool)
+    dictionary = event_names.dictionary.to_pylist()
+    hit = np.array([name in wanted for name in dictionary], bool)
+    indices = event_names.indices.to_numpy(zero_copy_only=False)
+    return hit[indices] if len(dictionary) else np.zeros(rows, bool)
+
+
+def _choose_segments(
+    spec: InsightsSpec, shards: list[_Shard], n_labels: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """The segments to show (ranked on the first metric) and how many have data."""
+    ranking = measures.rank(spec.metrics[0], shards, n_labels)
+    present = np.flatnonzero(ranking > 0)
+    order = present[np.lexsort((present, -ranking[present]))]
+    if not spec.breakdowns:
+        return np.arange(min(n_labels, 1)), min(n_labels, 1)
+    return order[spec.segment_offset : spec.segment_offset + spec.limit], len(order)
+
+
+def _split(label: str) -> list[str]:
+    return label.split(SEPARATOR)
+
+
+def _formulas(
+    spec: InsightsSpec, names: list[str], series: list[dict[str, Any]], segments: list[list[str]]
+) -> list[dict[str, Any]]:
+    out = []
+    for formula in spec.formulas:
+        node = compile_formula(formula.expression, set(names))
+        for segment in segments:
+            env = {
+                s["metric"]: np.asarray(s["values"], np.float64)
+                for s in series
+                if s["segment"] == segment
+            }
+            totals = {
+                s["metric"]: np.asarray([s["total"]], np.float64)
+                for s in series
+                if s["segment"] == segment
+            }
+            values = node(env)
+            total = node(totals)[0]
+            out.append(
+                {
+                    "metric": formula.name,
+                    "segment": segment,
+                    "values": values.tolist(),
+                    "total": total,
+                }
+            )
+    return out
+
+
+def _clean(series: dict[str, Any]) -> dict[str, Any]:
+    """NaN (no value: an average of nothing, a division by zero) becomes null."""
+    series["values"] = [None if isinstance(v, float) and v != v else v for v in series["values"]]
+    total = series["total"]
+    series["total"] = None if isinstance(total, float) and total != total else total
+    return series

@@ -1,0 +1,105 @@
+"""Breakdown segments: per-shard codes for each row, unified into one global label space.
+
+Each shard labels its rows locally (a dictionary-encoded property yields its dictionary);
+the labels of all shards are then dictionary-encoded together, which maps every local code
+to a global one without a Python loop over values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from trackway.query.expr import Vector
+from trackway.query.spec import Breakdown
+
+SEPARATOR = "\x1f"
+OTHER = "$other"
+I32 = npt.NDArray[np.int32]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSegments:
+    codes: I32  # per row, -1 when the row has no segment
+    labels: pa.Array  # label of each local code
+
+
+def local_segments(vectors: list[Vector], breakdowns: list[Breakdown], rows: int) -> LocalSegments:
+    if not breakdowns:
+        return LocalSegments(np.zeros(rows, np.int32), pa.array([""]))
+    parts = [
+        _codes(vector, breakdown) for vector, breakdown in zip(vectors, breakdowns, strict=True)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    # Several breakdowns: combine the codes, then label each combination that occurs.
+    combined = np.zeros(rows, np.int64)
+    for part in parts:
+        combined = combined * (len(part.labels) + 1) + (part.codes.astype(np.int64) + 1)
+    unique, codes = np.unique(combined, return_inverse=True)
+    labels: list[str] = []
+    for value in unique.tolist():
+        names = []
+        for part in reversed(parts):
+            value, code = divmod(value, len(part.labels) + 1)
+            names.append("" if code == 0 else part.labels[code - 1].as_py())
+        labels.append(SEPARATOR.join(reversed(names)))
+    return LocalSegments(codes.astype(np.int32), pa.array(labels, pa.string()))
+
+
+def _codes(vector: Vector, breakdown: Breakdown) -> LocalSegments:
+    if breakdown.buckets is None:
+        codes, labels = vector.to_segment_keys()
+        return LocalSegments(np.asarray(codes, np.int32), pa.array(labels, pa.string()))
+    valid, numbers = vector.numbers()
+    edges = breakdown.buckets if breakdown.buckets != "auto" else auto_edges(numbers[valid])
+    edges_array = np.asarray(sorted(set(edges)), np.float64)
+    if len(edges_array) < 2:
+        edges_array = np.array([edges_array[0] if len(edges_array) else 0.0, math.inf])
+    index = np.searchsorted(edges_array, numbers, side="right") - 1
+    inside = valid & (index >= 0) & (index < len(edges_array) - 1)
+    codes = np.where(inside, index, -1).astype(np.int32)
+    labels = [
+        f"{_number(edges_array[i])} - {_number(edges_array[i + 1])}"
+        for i in range(len(edges_array) - 1)
+    ]
+    return LocalSegments(codes, pa.array(labels, pa.string()))
+
+
+def auto_edges(values: npt.NDArray[np.float64], target: int = 10) -> list[float]:
+    """About ``target`` equal-width buckets with round edges covering every value."""
+    if len(values) == 0:
+        return [0.0, 1.0]
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return [low, low + 1]
+    raw = (high - low) / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(low / step) * step
+    count = math.floor((high - start) / step) + 1
+    return [start + i * step for i in range(count + 1)]
+
+
+def _number(value: float) -> str:
+    if math.isinf(value):
+        return "inf"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.6g}"
+
+
+def unify(labels: list[pa.Array]) -> tuple[list[I32], pa.Array]:
+    """Global codes for every shard's local labels, and the global labels."""
+    if not labels:
+        return [], pa.array([], pa.string())
+    encoded = pa.chunked_array(
+        [l.cast(pa.string()) for l in labels], pa.string()
+    ).dictionary_encode()
+    remaps = [
+        np.asarray(chunk.indices.to_numpy(zero_copy_only=False), np.int32)
+        for chunk in encoded.chunks
+    ]
+    return remaps, encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], pa.string())

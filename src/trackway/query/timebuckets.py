@@ -1,0 +1,142 @@
+"""Time buckets in a project's time zone, DST-correct.
+
+Bucket boundaries are computed as local wall-clock times (midnight, the first of the month,
+...) and converted to UTC milliseconds through the zone's rules, so a day that lasts 23 or 25
+hours is one bucket. An event's bucket is then a binary search over the boundaries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from trackway.errors import PayloadError
+
+UNITS = ("minute", "hour", "day", "week", "month", "quarter")
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PayloadError(
+            f"Expected an IANA time zone like `Europe/Paris`, got {name!r}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """Consecutive buckets covering [start_ms, end_ms): ``edges`` has one more entry than
+    ``labels``; bucket i is [edges[i], edges[i+1])."""
+
+    unit: str
+    edges: npt.NDArray[np.int64]
+    labels: tuple[str, ...]
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.edges[0])
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.edges[-1])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def index(self, times: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """Each time's bucket, or -1 outside the range."""
+        found = np.searchsorted(self.edges, times, side="right").astype(np.int32) - 1
+        found[(times < self.edges[0]) | (times >= self.edges[-1])] = -1
+        return found
+
+
+def day_range(from_date: date, to_date: date, tz: ZoneInfo) -> tuple[int, int]:
+    """[start, end) in UTC ms of the local days ``from_date``..``to_date`` inclusive."""
+    return _ms(datetime.combine(from_date, datetime.min.time(), tz)), _ms(
+        datetime.combine(to_date + timedelta(days=1), datetime.min.time(), tz)
+    )
+
+
+def buckets(
+    from_date: date, to_date: date, unit: str, tz: ZoneInfo, max_buckets: int = 100_000
+) -> Buckets:
+    if unit not in UNITS:
+        raise PayloadError(f"Expected `unit` one of {', '.join(UNITS)}, got {unit!r}")
+    if to_date < from_date:
+        raise PayloadError(
+            f"Expected `to_date` on or after `from_date`, got {to_date} before {from_date}"
+        )
+    end = datetime.combine(to_date + timedelta(days=1), datetime.min.time(), tz)
+    local = _floor(datetime.combine(from_date, datetime.min.time()), unit)
+    starts: list[datetime] = []
+    while True:
+        aware = local.replace(tzinfo=tz)
+        if aware >= end:
+            break
+        starts.append(aware)
+        if len(starts) > max_buckets:
+            raise PayloadError(
+                f"Expected at most {max_buckets} {unit} buckets; narrow the range or use a larger unit"
+            )
+        local = _next(local, unit)
+    edges = [max(_ms(s), _ms(datetime.combine(from_date, datetime.min.time(), tz))) for s in starts]
+    edges.append(_ms(end))
+    # Sub-day units step in UTC so that a repeated local hour at a DST change is not lost.
+    if unit in ("minute", "hour"):
+        step = 60_000 if unit == "minute" else 3_600_000
+        first, last = edges[0], edges[-1]
+        edges = list(range(first - first % step, last, step)) + [last]
+        edges[0] = max(edges[0], first)
+        if len(edges) - 1 > max_buckets:
+            raise PayloadError(
+                f"Expected at most {max_buckets} {unit} buckets; narrow the range or use a larger unit"
+            )
+        moments = [datetime.fromtimestamp(e / 1000, tz) for e in edges[:-1]]
+        plain = [_label(m, unit) for m in moments]
+        # The hour repeated when clocks go back gets its UTC offset, so labels stay unique.
+        repeated = {label for label, seen in Counter(plain).items() if seen > 1}
+        labels = tuple(
+            f"{label}{m.strftime('%z')}" if label in repeated else label
+            for label, m in zip(plain, moments, strict=True)
+        )
+    else:
+        labels = tuple(_label(s, unit) for s in starts)
+    return Buckets(unit, np.array(edges, np.int64), labels)
+
+
+def _floor(moment: datetime, unit: str) -> datetime:
+    if unit == "week":  # weeks start on Monday
+        return moment - timedelta(days=moment.weekday())
+    if unit == "month":
+        return moment.replace(day=1)
+    if unit == "quarter":
+        return moment.replace(month=(moment.month - 1) // 3 * 3 + 1, day=1)
+    return moment
+
+
+def _next(moment: datetime, unit: str) -> datetime:
+    if unit in ("day", "minute", "hour"):
+        return moment + timedelta(days=1)
+    if unit == "week":
+        return moment + timedelta(days=7)
+    months = 1 if unit == "month" else 3
+    year, month = divmod(moment.month - 1 + months, 12)
+    return moment.replace(year=moment.year + year, month=month + 1)
+
+
+def _label(moment: datetime, unit: str) -> str:
+    if unit == "minute":
+        return moment.strftime("%Y-%m-%d %H:%M")
+    if unit == "hour":
+        return moment.strftime("%Y-%m-%d %H:00")
+    return moment.strftime("%Y-%m-%d")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1000)
