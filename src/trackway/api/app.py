@@ -18,10 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from trackway.api import params as p
+from trackway.api import segmentation
 from trackway.api.auth import authenticate
 from trackway.api.context import ApiContext
 from trackway.api.engage import engage
-from trackway.api import segmentation
 from trackway.api.export import export
 from trackway.api.insights import insights
 from trackway.api.openapi import openapi_document
@@ -72,6 +72,34 @@ def create_api(context: ApiContext) -> Starlette:
             Exception: _internal_error,
         },
     )
+
+
+async def _insights(
+    context: ApiContext, project: Project, params: dict[str, str], request: Request
+) -> Response:
+    return JSONResponse(insights(context, project, await request.body()))
+
+
+def _segmentation(variant: str | None) -> Handler:
+    def handler(
+        context: ApiContext, project: Project, params: dict[str, str], request: Request
+    ) -> Response:
+        return JSONResponse(segmentation.segmentation(context, project, params, variant))
+
+    return handler
+
+
+def _json(function: Callable[[ApiContext, Project, dict[str, str]], Any]) -> Handler:
+    def handler(
+        context: ApiContext, project: Project, params: dict[str, str], request: Request
+    ) -> Response:
+        return JSONResponse(function(context, project, params))
+
+    return handler
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
 
 
 def _export(

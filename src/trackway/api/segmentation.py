@@ -31,10 +31,10 @@ def segmentation(
             raise PayloadError(
                 f"Expected `on`: the numeric expression /segmentation/{variant} aggregates"
             )
-        measure = "sum" if variant == "sum" else "avg"
-        spec = _spec(
-            params, [Metric(event=event, where=params.get("where"), measure=measure, value=on)], []
-        )
+        metric = Metric(event=event, where=params.get("where"), measure="sum", value=on)
+        if variant == "average":
+            metric = Metric(event=event, where=params.get("where"), measure="avg", value=on)
+        spec = _spec(params, [metric], [])
         series = run_insights(context.events, project, spec)
         results = dict(zip(series["buckets"], series["series"][0]["values"], strict=True))
         if variant == "sum":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -51,7 +52,7 @@ def _query(args: argparse.Namespace) -> int:
 
 def _spec(args: argparse.Namespace) -> InsightsSpec:
     if args.spec:
-        raw = sys.stdin.buffer.read() if args.spec == "-" else open(args.spec, "rb").read()
+        raw = sys.stdin.buffer.read() if args.spec == "-" else Path(args.spec).read_bytes()
         return decode_spec(raw)
     if not args.from_date or not args.to_date:
         raise PayloadError("Expected --from-date and --to-date (or --spec)")

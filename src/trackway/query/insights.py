@@ -12,6 +12,7 @@ except exact percentiles and distinct counts, which merge the shards' values.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,9 +27,16 @@ from trackway.projects import Project
 from trackway.query import measures
 from trackway.query.expr import Compiled, compile_expression
 from trackway.query.formula import compile_formula
-from trackway.query.segments import OTHER, SEPARATOR, LocalSegments, local_segments, unify
+from trackway.query.segments import (
+    OTHER,
+    SEPARATOR,
+    LocalSegments,
+    local_segments,
+    string_segments,
+    unify,
+)
 from trackway.query.shard_view import ShardView
-from trackway.query.spec import PROPERTY_MEASURES, UNIQUE_MEASURES, InsightsSpec, Metric
+from trackway.query.spec import PROPERTY_MEASURES, InsightsSpec, Metric
 from trackway.query.timebuckets import Buckets, buckets, day_range, zone
 from trackway.storage.scan import EventReader, property_columns
 
@@ -157,6 +165,21 @@ def _run(
     }
 
 
+def _unified(
+    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[_Shard]
+) -> Any:
+    """Global segment codes; kept across queries while every shard's rows stay the same."""
+    keys = [s.key for s in scans]
+    if any(k is None for k in keys):
+        return unify([s.segments.labels for s in shards])
+    key = ("unify", tuple(keys), _breakdown_key(spec))
+    found = reader.cache.get(key)
+    if found is None:
+        found = unify([s.segments.labels for s in shards])
+        reader.cache.put(key, found, sum(r.nbytes for r in found[0]) + found[1].nbytes)
+    return found
+
+
 def _compile(spec: InsightsSpec) -> _Compiled:
     breakdowns = [
         compile_expression(
@@ -209,12 +232,36 @@ def _prepare(
         mask = base & _event_mask(event_names, metric, rows)
         if where is not None:
             mask &= where.filter_mask(view, rows)
-        in_range = bucket_of_row if metric.measure not in ("wau", "mau") else day_grid.index(times)
+        in_range = (
+            day_grid.index(times) if metric.measure in ("dau", "wau", "mau") else bucket_of_row
+        )
         metric_buckets.append(np.where(mask, in_range, -1).astype(np.int32))
         metric_values.append(measures.values_of(metric, value, view))
-    vectors = [b.evaluate(view, rows) for b in compiled.breakdowns]
-    segments = local_segments(vectors, spec.breakdowns, rows)
+    segments = view.cached(
+        ("segments", _breakdown_key(spec)), lambda: _segments(view, spec, compiled), _segments_bytes
+    )
     return _Shard(view, view.users, day_grid.index(times), metric_buckets, metric_values, segments)
+
+
+def _segments(view: ShardView, spec: InsightsSpec, compiled: _Compiled) -> LocalSegments:
+    if (
+        len(spec.breakdowns) == 1
+        and spec.breakdowns[0].property
+        and spec.breakdowns[0].buckets is None
+    ):
+        column = view.string_column(spec.breakdowns[0].property)
+        if column is not None:
+            return string_segments(column)
+    vectors = [b.evaluate(view, view.rows) for b in compiled.breakdowns]
+    return local_segments(vectors, spec.breakdowns, view.rows)
+
+
+def _breakdown_key(spec: InsightsSpec) -> tuple[Any, ...]:
+    return tuple((b.property, b.expression, str(b.buckets)) for b in spec.breakdowns)
+
+
+def _segments_bytes(segments: LocalSegments) -> int:
+    return int(segments.codes.nbytes + segments.labels.nbytes)
 
 
 def _event_mask(event_names: Any, metric: Metric, rows: int) -> npt.NDArray[np.bool_]:
@@ -275,7 +322,10 @@ def _formulas(
 
 def _clean(series: dict[str, Any]) -> dict[str, Any]:
     """NaN (no value: an average of nothing, a division by zero) becomes null."""
-    series["values"] = [None if isinstance(v, float) and v != v else v for v in series["values"]]
-    total = series["total"]
-    series["total"] = None if isinstance(total, float) and total != total else total
+    series["values"] = [None if _missing(v) else v for v in series["values"]]
+    series["total"] = None if _missing(series["total"]) else series["total"]
     return series
+
+
+def _missing(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)

@@ -130,7 +130,6 @@ def active_days(users: I64, days: I32, n_days: int, window: int) -> I64:
             last = min(d + window - 1, n_days - 1)
             for k in range(first, last + 1):
                 out[k] += 1
-            if last > covered:
-                covered = last
+            covered = max(covered, last)
         start = end
     return out

@@ -13,7 +13,7 @@ import pyarrow as pa
 from trackway.errors import PayloadError
 from trackway.query import kernels
 from trackway.query.expr import Compiled
-from trackway.query.segments import unify
+from trackway.query.segments import numbers_of, unify
 from trackway.query.shard_view import ShardView
 from trackway.query.spec import UNIQUE_MEASURES, InsightsSpec, Metric
 from trackway.query.timebuckets import Buckets
@@ -34,7 +34,7 @@ def values_of(metric: Metric, value: Compiled | None, view: ShardView) -> Any:
     vector = value.evaluate(view, view.rows)
     if metric.measure == "distinct":
         return vector.to_segment_keys()
-    return vector.numbers()
+    return numbers_of(vector)
 
 
 def rank(metric: Metric, shards: list[_Shard], n_labels: int) -> F64:
@@ -183,7 +183,11 @@ def _numeric(
         per_bucket = _group_quantile(groups, values, q, size).reshape(width, n_buckets)
         totals = _group_quantile(whole, values, q, width)
         return per_bucket, [None if np.isnan(t) else float(t) for t in totals]
-    sums = np.bincount(groups, weights=values, minlength=size).reshape(width, n_buckets)
+    sums: F64 = (
+        np.bincount(groups, weights=values, minlength=size)
+        .astype(np.float64)
+        .reshape(width, n_buckets)
+    )
     counts = np.bincount(groups, minlength=size).reshape(width, n_buckets)
     if kind == "sum":
         return _accumulate(sums, spec), [float(t) for t in sums.sum(axis=1)]
@@ -195,10 +199,10 @@ def _numeric(
             ]
     pick = np.minimum if kind == "min" else np.maximum
     start = np.inf if kind == "min" else -np.inf
-    per_bucket = np.full(size, start)
-    pick.at(per_bucket, groups, values)
-    per_bucket[np.isinf(per_bucket)] = np.nan
-    grid = per_bucket.reshape(width, n_buckets)
+    extremes = np.full(size, start)
+    pick.at(extremes, groups, values)
+    extremes[np.isinf(extremes)] = np.nan
+    grid = extremes.reshape(width, n_buckets)
     totals_array = np.fmin.reduce(grid, axis=1) if kind == "min" else np.fmax.reduce(grid, axis=1)
     return grid, [None if np.isnan(t) else float(t) for t in totals_array]
 
@@ -241,8 +245,7 @@ def _distinct(shards: list[_Shard], m: int, width: int, n_buckets: int) -> tuple
     remaps, _ = unify([_labels(shard.metric_values[m]) for shard in shards])
     pairs = []
     for shard, remap in zip(shards, remaps, strict=True):
-        codes, _labels_ = shard.metric_values[m]
-        codes = np.asarray(codes)
+        codes = np.asarray(shard.metric_values[m][0])
         buckets = shard.metric_buckets[m]
         segments = shard.segments.codes
         rows = (codes >= 0) & (buckets >= 0) & (segments >= 0)

@@ -14,8 +14,17 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trackway.query.expr import Vector
+from trackway.query.expr import UNDEFINED_LABEL, Vector
 from trackway.query.spec import Breakdown
+
+
+def numbers_of(vector: Vector) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Which rows hold a number, and the numbers (as floats)."""
+    valid = vector.numeric()
+    if vector.numbers is None:
+        return valid, np.zeros(len(vector))
+    return valid, np.asarray(np.broadcast_to(vector.numbers, len(vector)), np.float64)
+
 
 SEPARATOR = "\x1f"
 OTHER = "$other"
@@ -26,6 +35,18 @@ I32 = npt.NDArray[np.int32]
 class LocalSegments:
     codes: I32  # per row, -1 when the row has no segment
     labels: pa.Array  # label of each local code
+
+
+def string_segments(column: pa.Array) -> LocalSegments:
+    """Segments straight from a dictionary-encoded string column: its codes and dictionary,
+    plus the label of rows without the property (as the expression path labels them)."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    dictionary = column.dictionary.cast(pa.string())
+    missing = len(dictionary)
+    indices = column.indices.fill_null(missing) if column.null_count else column.indices
+    labels = pa.concat_arrays([dictionary, pa.array([UNDEFINED_LABEL], pa.string())])
+    return LocalSegments(np.asarray(indices.to_numpy(zero_copy_only=False), np.int32), labels)
 
 
 def local_segments(vectors: list[Vector], breakdowns: list[Breakdown], rows: int) -> LocalSegments:
@@ -42,10 +63,11 @@ def local_segments(vectors: list[Vector], breakdowns: list[Breakdown], rows: int
         combined = combined * (len(part.labels) + 1) + (part.codes.astype(np.int64) + 1)
     unique, codes = np.unique(combined, return_inverse=True)
     labels: list[str] = []
-    for value in unique.tolist():
+    for combination in unique.tolist():
         names = []
+        rest = combination
         for part in reversed(parts):
-            value, code = divmod(value, len(part.labels) + 1)
+            rest, code = divmod(rest, len(part.labels) + 1)
             names.append("" if code == 0 else part.labels[code - 1].as_py())
         labels.append(SEPARATOR.join(reversed(names)))
     return LocalSegments(codes.astype(np.int32), pa.array(labels, pa.string()))
@@ -55,7 +77,7 @@ def _codes(vector: Vector, breakdown: Breakdown) -> LocalSegments:
     if breakdown.buckets is None:
         codes, labels = vector.to_segment_keys()
         return LocalSegments(np.asarray(codes, np.int32), pa.array(labels, pa.string()))
-    valid, numbers = vector.numbers()
+    valid, numbers = numbers_of(vector)
     edges = breakdown.buckets if breakdown.buckets != "auto" else auto_edges(numbers[valid])
     edges_array = np.asarray(sorted(set(edges)), np.float64)
     if len(edges_array) < 2:
@@ -96,7 +118,7 @@ def unify(labels: list[pa.Array]) -> tuple[list[I32], pa.Array]:
     if not labels:
         return [], pa.array([], pa.string())
     encoded = pa.chunked_array(
-        [l.cast(pa.string()) for l in labels], pa.string()
+        [part.cast(pa.string()) for part in labels], pa.string()
     ).dictionary_encode()
     remaps = [
         np.asarray(chunk.indices.to_numpy(zero_copy_only=False), np.int32)

@@ -91,7 +91,7 @@ def buckets(
     if unit in ("minute", "hour"):
         step = 60_000 if unit == "minute" else 3_600_000
         first, last = edges[0], edges[-1]
-        edges = list(range(first - first % step, last, step)) + [last]
+        edges = [*range(first - first % step, last, step), last]
         edges[0] = max(edges[0], first)
         if len(edges) - 1 > max_buckets:
             raise PayloadError(

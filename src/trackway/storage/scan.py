@@ -8,7 +8,7 @@ has not committed yet. Decoded columns and merge orders are kept in a memory-bou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +24,11 @@ from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import (
     FIXED_SCHEMA,
     KIND_TYPES,
+    PROMOTED,
     events_to_table,
     parse_property_column,
+    property_column,
+    value_kind,
 )
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable, Part, Snapshot
@@ -42,6 +45,9 @@ TimeRange = tuple[int, int]
 class ShardScan:
     shard: int
     columns: dict[str, pa.Array]
+    # Identifies the rows (parts, range) when they are stable: derived data may be cached
+    # under it. None when the uncommitted tail is part of the scan.
+    key: Hashable | None = None
 
     @property
     def rows(self) -> int:
@@ -100,12 +106,18 @@ class EventReader:
             shard_tail = _shard_rows(tail, shard)
             if not parts and shard_tail is None:
                 continue
-            out.append(
-                ShardScan(
-                    shard,
-                    self._scan_shard(snapshot, parts, shard_tail, columns, time_range, deletions),
-                )
+            columns_of_shard = self._scan_shard(
+                snapshot, parts, shard_tail, columns, time_range, deletions
             )
+            stable = None
+            if shard_tail is None and snapshot is not None:
+                stable = (
+                    str(snapshot.root),
+                    tuple(p.path for p in parts),
+                    time_range,
+                    len(deletions.all()),
+                )
+            out.append(ShardScan(shard, columns_of_shard, stable))
         return out
 
     def _scan_shard(
