@@ -69,6 +69,7 @@ def prepare(
         settings,
         strict=flag(params, "strict", default=endpoint == "import"),
         ip_id=_ip_distinct_id(client_ip) if flag(params, "ip") else None,
+        long_strings=decoded.long_strings,
     )
     for index, item in enumerate(items):
         try:
@@ -76,7 +77,7 @@ def prepare(
                 raise RecordRejectedError("", decoded.bad_lines[index])
             if check_sizes:
                 _check_size(item, index, settings)
-            project = import_project or _project_for(item, index, endpoint, catalog)
+            project = import_project or contexts.project_for(item, index, catalog)
             normal = contexts.normalise(item, index, project)
         except _TokenError as exc:
             token_failures += 1
@@ -100,6 +101,7 @@ class _TokenError(RecordRejectedError):
 
 
 def _project_for(item: Any, index: int, endpoint: str, catalog: ProjectCatalog) -> Project:
+    """The project an item's token names; 401-style failure when it names none."""
     if type(item) is not dict:
         raise RecordRejectedError(
             "", f"Expected an object, got {type(item).__name__} - at `$[{index}]`"
@@ -132,7 +134,20 @@ class _Contexts:
     settings: Settings
     strict: bool
     ip_id: str | None
+    long_strings: bool
     _events: dict[int, EventContext] = field(default_factory=dict)
+    _last_token: tuple[str, Project] | None = None
+
+    def project_for(self, item: Any, index: int, catalog: ProjectCatalog) -> Project:
+        # Batches almost always carry one token: remember the last one resolved.
+        if self._last_token is not None and type(item) is dict:
+            props = item.get("properties") if self.endpoint == "track" else None
+            token = props.get("token") if type(props) is dict else item.get("$token")
+            if token == self._last_token[0]:
+                return self._last_token[1]
+        project = _project_for(item, index, self.endpoint, catalog)
+        self._last_token = (project.token, project)
+        return project
 
     def normalise(self, item: Any, index: int, project: Project) -> dict[str, Any]:
         if self.endpoint in {"engage", "groups"}:
@@ -147,6 +162,7 @@ class _Contexts:
                 strict=self.strict,
                 simplified_id_merge=project.id_merge == "simplified",
                 ip_distinct_id=self.ip_id,
+                long_strings=self.long_strings,
             )
         return normalise_event(item, index, event_ctx)
 
