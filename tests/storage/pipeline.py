@@ -9,10 +9,12 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+from deltalake import DeltaTable
 
 from trackway.log import DurableAppender, LogRecord, LogWriter, claim_writer_dir, encode_record
 from trackway.projects import Project
 from trackway.storage.columns import PROMOTED, parse_property_column, property_column
+from trackway.storage.layout import ProjectPaths
 from trackway.storage.scan import EventReader
 
 # What an event row is compared on: every fixed column a client sent, plus its properties.
@@ -117,7 +119,7 @@ def row_of(values: dict[str, list[Any]], row: int) -> dict[str, Any]:
             continue
         name, kind = parsed
         props[name] = orjson.loads(cells[row]) if kind == "j" else cells[row]
-    return {**fixed, "properties": typed(props)}
+    return {**fixed, "properties": props}
 
 
 def expected_row(e: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +132,7 @@ def expected_row(e: dict[str, Any]) -> dict[str, Any]:
         "insert_id": props.pop("$insert_id"),
         "received_ms": props.pop("mp_processing_time_ms"),
     }
-    return {**fixed, "properties": typed(props)}
+    return {**fixed, "properties": props}
 
 
 def typed(value: Any) -> Any:
@@ -143,5 +145,26 @@ def typed(value: Any) -> Any:
 
 
 def canonical(row: Any) -> bytes:
-    """A sort key for rows whose order the storage leaves open (equal user and time)."""
-    return orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+    """A row as typed, key-sorted JSON: rows compare equal only if every value and its type
+    are equal, and sort into one order wherever the storage leaves theirs open."""
+    return orjson.dumps(typed(row), option=orjson.OPT_SORT_KEYS)
+
+
+def profile_update(
+    distinct_id: str, time: int = 100, ignore_time: bool = False, **ops: Any
+) -> dict[str, Any]:
+    """A /engage update in ingest's normal form; ``set_once=...`` stands for ``$set_once``."""
+    operations = {f"${op}": operand for op, operand in ops.items()}
+    return {"$distinct_id": distinct_id, "$time": time, "$ignore_time": ignore_time, **operations}
+
+
+def table_rows(
+    data_dir: Path, project: Project, version: int | None = None
+) -> list[dict[str, Any]]:
+    """The rows of the events table at a version (default: the latest), read with deltalake
+    alone: no deduplication, no deletion filter, no log tail."""
+    table = DeltaTable(str(ProjectPaths(data_dir, project.id).events))
+    if version is not None:
+        table.load_as_version(version)
+    rows: list[dict[str, Any]] = table.to_pyarrow_table().to_pylist()
+    return rows

@@ -11,18 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.storage import profile_model
-from tests.storage.pipeline import typed
+from tests.storage.pipeline import profile_update, typed
 from trackway.storage.profile_ops import apply_update
 
 
 def update(at: int = 100, ignore_time: bool = False, **ops: Any) -> dict[str, Any]:
-    """A /engage update in ingest's normal form; ``set_once=`` stands for ``$set_once``."""
-    return {
-        "$distinct_id": "u1",
-        "$time": at,
-        "$ignore_time": ignore_time,
-        **{f"${op}": operand for op, operand in ops.items()},
-    }
+    return profile_update("u1", at, ignore_time, **ops)
 
 
 def profile(props: dict[str, Any], created: int = 10, last_seen: int = 50) -> dict[str, Any]:

@@ -4,15 +4,16 @@ A property's column is named by its type and its escaped name: ``ps_plan`` (stri
 ``pi_`` (integer), ``pf_`` (float), ``pb_`` (boolean), ``pj_`` (JSON text: null, lists and
 objects). A property that is a string in one event and a number in another lands in two
 columns and loses nothing; the query layer reads both. Column names keep only
-``[A-Za-z0-9_.~$-]`` and escape every other character as ``%XX`` (UTF-8 bytes), because Delta
-and Parquet reserve some characters in names.
+``[a-z0-9_.~$-]`` and escape every other character (capitals too) as ``%XX``, because Delta
+and Parquet reserve some characters in names and Delta ignores case.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Container
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import numpy as np
 import numpy.typing as npt
@@ -49,11 +50,39 @@ KIND_TYPES: dict[str, pa.DataType] = {
     "j": pa.string(),
 }
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_SAFE = "_$-"
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.~$-")
 
 
 def property_column(name: str, kind: str) -> str:
-    return f"p{kind}_{quote(name, safe=_SAFE)}"
+    # Delta compares column names without case: capitals are escaped too, so "Plan" and
+    # "plan" get distinct columns.
+    if not _PLAIN.issuperset(name):
+        name = "".join(c if c in _PLAIN else "".join(f"%{b:02X}" for b in c.encode()) for c in name)
+    return f"p{kind}_{name}"
+
+
+def column_type(column: str) -> pa.DataType:
+    """The Arrow type readers get for a stored column, fixed or property."""
+    if column in FIXED_SCHEMA.names:
+        return FIXED_SCHEMA.field(column).type
+    parsed = parse_property_column(column)
+    if parsed is None:
+        raise KeyError(column)
+    return KIND_TYPES[parsed[1]]
+
+
+def conform(array: pa.Array | pa.ChunkedArray, wanted: pa.DataType) -> pa.Array:
+    """An array read back from a part in the type the readers expect: Delta rewrites (DELETE,
+    schema merge) may hand back string views or plain strings where parts wrote dictionaries."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type == wanted:
+        return array
+    if pa.types.is_dictionary(wanted):
+        if pa.types.is_dictionary(array.type):
+            return array.cast(wanted)
+        return array.cast(pa.string()).dictionary_encode().cast(wanted)
+    return array.cast(wanted)
 
 
 def parse_property_column(column: str) -> tuple[str, str] | None:
@@ -129,7 +158,14 @@ def add_cells(
             column = column_names[(key, kind)] = property_column(key, kind)
         rows, values = cells.setdefault(column, ([], []))
         rows.append(row)
-        values.append(orjson.dumps(value).decode() if kind == "j" else value)
+        values.append(_json_text(value) if kind == "j" else value)
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits (a profile's $add can make one)
+        return json.dumps(value)
 
 
 def cell_arrays(

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trackway.settings import Settings
+from trackway.storage.columns import column_type, conform
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable, Part, Snapshot
 
@@ -36,8 +37,14 @@ def compact_project(table: EventTable, deletions: DeletionList, settings: Settin
     return rewritten
 
 
+def _conformed(table: pa.Table) -> pa.Table:
+    """Every column in its canonical type, so parts written in different shapes concatenate."""
+    columns = [conform(table.column(name), column_type(name)) for name in table.column_names]
+    return pa.table(columns, names=table.column_names)
+
+
 def merge_parts(snapshot: Snapshot, parts: list[Part], deletions: DeletionList) -> pa.Table:
-    tables = [pq.read_table(snapshot.root / p.path) for p in parts]
+    tables = [_conformed(pq.read_table(snapshot.root / p.path)) for p in parts]
     merged = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
     users = merged.column("user_hash").to_numpy()
     times = merged.column("time").to_numpy()

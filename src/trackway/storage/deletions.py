@@ -100,3 +100,11 @@ class DeletionList:
             return _decoder.decode(self._path.read_bytes())
         except FileNotFoundError:
             return _File()
+
+
+def erasure_times(deletions: list[Deletion]) -> dict[str, int]:
+    """Each deleted user's latest deletion time."""
+    out: dict[str, int] = {}
+    for d in deletions:
+        out[d.distinct_id] = max(out.get(d.distinct_id, d.deleted_at_ms), d.deleted_at_ms)
+    return out

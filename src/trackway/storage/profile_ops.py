@@ -33,6 +33,24 @@ def apply_update(state: Profile | None, update: dict[str, Any]) -> Profile | Non
     return state
 
 
+def apply_logged(
+    state: Profile | None, update: dict[str, Any], received_ms: int, erased_at: int | None
+) -> tuple[bool, Profile | None]:
+    """Apply an update received at ``received_ms`` to a profile whose user was deleted (GDPR)
+    at ``erased_at``, if ever: an update received before the deletion is erased with it; one
+    received after starts from an empty profile unless the deletion was applied already.
+    Returns (whether the update counts, the new state). ``state`` is changed in place."""
+    if erased_at is not None:
+        if received_ms <= erased_at:
+            return False, state
+        if state is not None and state.get("erased_ms", -1) < erased_at:
+            state = None
+    new = apply_update(state, update)
+    if new is not None and erased_at is not None:
+        new["erased_ms"] = erased_at
+    return True, new
+
+
 def _set(props: dict[str, Any], operand: dict[str, Any]) -> None:
     props.update(operand)
 
@@ -50,7 +68,11 @@ def _add(props: dict[str, Any], operand: dict[str, Any]) -> None:
     for name, amount in operand.items():
         current = props.get(name, 0)
         if _is_number(current):  # adding to a non-number is ignored, as Mixpanel does
-            props[name] = current + amount
+            total = current + amount
+            # JSON numbers beyond 64-bit integers are kept as floats, as JSON readers do.
+            props[name] = (
+                float(total) if isinstance(total, int) and not -(2**63) <= total < 2**64 else total
+            )
 
 
 def _append(props: dict[str, Any], operand: dict[str, Any]) -> None:
@@ -71,7 +93,7 @@ def _union(props: dict[str, Any], operand: dict[str, Any]) -> None:
             continue
         merged = list(current)
         for value in values:
-            if value not in merged:
+            if not any(_same(value, item) for item in merged):
                 merged.append(value)
         props[name] = merged
 
@@ -80,7 +102,14 @@ def _remove(props: dict[str, Any], operand: dict[str, Any]) -> None:
     for name, value in operand.items():
         current = props.get(name)
         if isinstance(current, list):
-            props[name] = [item for item in current if item != value]
+            props[name] = [item for item in current if not _same(item, value)]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: true is not 1 (Python's bool is an int), 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
 
 
 def _unset(props: dict[str, Any], names: list[str]) -> None:

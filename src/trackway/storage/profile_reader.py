@@ -9,9 +9,9 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 from trackway.projects import Project
-from trackway.storage.deletions import DeletionList
+from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.layout import LOG_APP_PREFIX, ProjectPaths
-from trackway.storage.profile_ops import Profile, apply_update
+from trackway.storage.profile_ops import Profile, apply_logged
 from trackway.storage.profiles import load_states, profile_key
 from trackway.storage.tail import LogTail
 
@@ -37,7 +37,7 @@ class ProfileReader:
         with self._lock:
             states = self._cache.get((root, version))
             if states is None:
-                states = load_states(root, as_of)[0] if table is not None else {}
+                states = load_states(root, as_of, erasures=True)[0] if table is not None else {}
                 self._cache = {(root, version): states}  # one version per reader is enough
         if as_of is not None:
             return states
@@ -47,19 +47,24 @@ class ProfileReader:
             else (lambda _: 0)
         )
         records = [r for r in self._tail.records(project.id, applied) if r.kind == KINDS[kind]]
-        if records:
+        erasures = erasure_times(DeletionList(paths.deletions).all()) if kind == "users" else {}
+        if records or erasures:
             states = dict(states)
             for record in records:
                 for update in record.items:
                     key = profile_key(update)
-                    new = apply_update(copy.deepcopy(states.get(key)), update)
-                    if new is None:
-                        states.pop(key, None)
-                    else:
-                        states[key] = new
-        if kind == "users":
-            # Until the worker applies a deletion to the table, reads hide the profile.
-            deleted = {d.distinct_id for d in DeletionList(paths.deletions).all() if not d.applied}
-            if deleted:
-                states = {k: v for k, v in states.items() if k not in deleted}
+                    current = copy.deepcopy(states.get(key))
+                    counts, new = apply_logged(
+                        current, update, record.received_ms, erasures.get(key)
+                    )
+                    if counts:
+                        if new is None:
+                            states.pop(key, None)
+                        else:
+                            states[key] = new
+            # A deletion the worker has not applied yet already hides what predates it.
+            for key, at in erasures.items():
+                state = states.get(key)
+                if state is not None and state.get("erased_ms", -1) < at:
+                    del states[key]
         return states

@@ -8,6 +8,7 @@ for events, so profiles read as columns keyed by user for shard-local joins.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,10 +20,9 @@ from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from trackway.storage.columns import add_cells, cell_arrays, column_properties
 from trackway.storage.layout import LOG_APP_PREFIX
-from trackway.storage.profile_ops import Profile, apply_update
+from trackway.storage.profile_ops import Profile, apply_logged
 from trackway.storage.sharding import shard_of, user_hash
 
-_FIXED = ("shard", "user_hash", "key", "seq", "deleted", "created_ms", "last_seen_ms")
 GROUP_SEPARATOR = "\x1f"
 
 
@@ -33,9 +33,11 @@ def profile_key(update: dict[str, Any]) -> str:
 
 
 def load_states(
-    root: Path, as_of: int | None = None
+    root: Path, as_of: int | None = None, erasures: bool = False
 ) -> tuple[dict[str, Profile], DeltaTable | None]:
-    """The current profiles of a table (latest row per key, tombstones dropped)."""
+    """The current profiles of a table (latest row per key, tombstones dropped). With
+    ``erasures``, each state also says when its user's data was last erased (``erased_ms``),
+    which the writers need and readers do not show."""
     if not DeltaTable.is_deltatable(str(root)):
         return {}, None
     table = DeltaTable(str(root))
@@ -51,6 +53,11 @@ def load_states(
     deleted = data.column("deleted").to_pylist()
     created = data.column("created_ms").to_pylist()
     last_seen = data.column("last_seen_ms").to_pylist()
+    erased = (
+        data.column("erased_ms").to_pylist()
+        if "erased_ms" in data.column_names
+        else [None] * len(keys)
+    )
     states: dict[str, Profile] = {}
     for row, key in enumerate(keys):
         if deleted[row]:
@@ -61,6 +68,8 @@ def load_states(
                 "created_ms": created[row],
                 "last_seen_ms": last_seen[row],
             }
+            if erasures and erased[row] is not None:
+                states[key]["erased_ms"] = erased[row]
     return states, table
 
 
@@ -73,7 +82,7 @@ class ProfileStore:
 
     def states(self) -> dict[str, Profile]:
         if self._states is None:
-            self._states, _ = load_states(self.root)
+            self._states, _ = load_states(self.root, erasures=True)
         return self._states
 
     def applied_offset(self, writer: str) -> int:
@@ -81,32 +90,51 @@ class ProfileStore:
             return 0
         return DeltaTable(str(self.root)).transaction_version(LOG_APP_PREFIX + writer) or 0
 
-    def apply(self, groups: list[dict[str, Any]], offsets: Mapping[str, int], shards: int) -> None:
-        """Apply the updates of log records not yet in the table, then append the new states."""
+    def apply(
+        self,
+        groups: list[dict[str, Any]],
+        offsets: Mapping[str, int],
+        shards: int,
+        erasures: Mapping[str, int],
+    ) -> None:
+        """Apply the updates of log records not yet in the table, then append the new states.
+        ``erasures`` maps deleted users to their deletion time. The in-memory states change
+        only once the commit succeeded, so a failed pass can be retried."""
         states = self.states()
-        changed: dict[str, Profile | None] = {}
+        working: dict[str, Profile | None] = {}
         applied = {w: self.applied_offset(w) for w in {g["writer"] for g in groups}}
         for group in groups:
             if group["offset"] < applied[group["writer"]]:
                 continue  # a replay after a crash: this record is in the table already
             for update in group["items"]:
                 key = profile_key(update)
-                new = apply_update(states.get(key), update)
-                if new is None:
-                    states.pop(key, None)
-                else:
-                    states[key] = new
-                changed[key] = new
-        if changed:
-            self._append(changed, offsets, shards)
+                current = working[key] if key in working else copy.deepcopy(states.get(key))
+                counts, new = apply_logged(current, update, group["received_ms"], erasures.get(key))
+                if counts:
+                    working[key] = new
+        if working:
+            self._append(working, offsets, shards)
+            self._settle(working)
 
-    def delete(self, keys: list[str], shards: int) -> None:
+    def delete(self, deletions: Mapping[str, int], shards: int) -> None:
+        """Apply deletions (key -> deletion time) to profiles that predate them."""
         states = self.states()
-        changed: dict[str, Profile | None] = {
-            k: None for k in keys if states.pop(k, None) is not None
+        gone: dict[str, Profile | None] = {
+            key: None
+            for key, at in deletions.items()
+            if key in states and states[key].get("erased_ms", -1) < at
         }
-        if changed:
-            self._append(changed, {}, shards)
+        if gone:
+            self._append(gone, {}, shards)
+            self._settle(gone)
+
+    def _settle(self, changed: dict[str, Profile | None]) -> None:
+        states = self.states()
+        for key, state in changed.items():
+            if state is None:
+                states.pop(key, None)
+            else:
+                states[key] = state
 
     def _append(
         self, changed: dict[str, Profile | None], offsets: Mapping[str, int], shards: int
@@ -135,6 +163,9 @@ class ProfileStore:
             ).take(order),
             "last_seen_ms": pa.array(
                 [s["last_seen_ms"] if s else None for s in states], pa.int64()
+            ).take(order),
+            "erased_ms": pa.array(
+                [s.get("erased_ms") if s else None for s in states], pa.int64()
             ).take(order),
         }
         arrays.update(cell_arrays(cells, n, order))

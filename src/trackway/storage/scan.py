@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 from trackway.projects import Project
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import (
-    FIXED_SCHEMA,
-    KIND_TYPES,
     PROMOTED,
+    column_type,
+    conform,
     events_to_table,
     parse_property_column,
     property_column,
@@ -52,15 +52,6 @@ class ShardScan:
     @property
     def rows(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
-
-
-def column_type(column: str) -> pa.DataType:
-    if column in FIXED_SCHEMA.names:
-        return FIXED_SCHEMA.field(column).type
-    parsed = parse_property_column(column)
-    if parsed is None:
-        raise KeyError(column)
-    return KIND_TYPES[parsed[1]]
 
 
 class EventReader:
@@ -196,9 +187,7 @@ class EventReader:
             array: pa.Array = pa.array(np.full(part.rows, part.shard, np.int16))
         elif column in schema.names:
             array = pq.read_table(path, columns=[column]).column(0).combine_chunks()
-            wanted = column_type(column)
-            if array.type != wanted:
-                array = array.cast(wanted)
+            array = conform(array, column_type(column))
         else:
             array = pa.nulls(part.rows, column_type(column))
         self.cache.put(key, array, array.nbytes)
@@ -207,7 +196,7 @@ class EventReader:
 
 def _table_column(table: pa.Table, column: str) -> pa.Array:
     if column in table.column_names:
-        return table.column(column).combine_chunks().cast(column_type(column))
+        return conform(table.column(column), column_type(column))
     return pa.nulls(table.num_rows, column_type(column))
 
 
@@ -223,8 +212,13 @@ def _merge_order(keys: dict[str, pa.ChunkedArray]) -> npt.NDArray[np.int64]:
     """Row order of the concatenated chunks: by (user, time), duplicates dropped."""
     users = keys["user_hash"].to_numpy()
     times = keys["time"].to_numpy()
-    if keys["user_hash"].num_chunks <= 1:
-        order = np.arange(len(users), dtype=np.int64)  # one part is sorted already
+    # Parts are written sorted, but a Delta DELETE may rewrite one in another order, and
+    # several parts interleave: sort unless the rows already are in order (a cheap check).
+    sorted_already = bool(
+        np.all((users[1:] > users[:-1]) | ((users[1:] == users[:-1]) & (times[1:] >= times[:-1])))
+    )
+    if sorted_already:
+        order = np.arange(len(users), dtype=np.int64)
     else:
         order = np.lexsort((times, users)).astype(np.int64)
     u, t = users[order], times[order]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
 from trackway.storage.columns import events_to_table
 from trackway.storage.compaction import compact_project
-from trackway.storage.deletions import DeletionList
+from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
 from trackway.storage.profiles import ProfileStore
 
 CONSUMER = "storage"
+_terminated = threading.Event()
 logger = logging.getLogger(__name__)
 
 
@@ -58,7 +60,7 @@ class StorageWorker:
 
     def run(self, stop: StopSignal) -> None:
         self.remove_orphans()
-        while not stop.is_set():
+        while not stop.is_set() and not _terminated.is_set():
             try:
                 moved = self.run_once()
                 self.maintain()
@@ -132,7 +134,14 @@ class StorageWorker:
             "engage": batch.users,
             "groups": batch.groups,
         }[record.kind]
-        target.append({"offset": offset, "writer": writer, "items": record.items})
+        target.append(
+            {
+                "offset": offset,
+                "writer": writer,
+                "received_ms": record.received_ms,
+                "items": record.items,
+            }
+        )
 
     def _store(self, project: Project, batch: _Batch) -> None:
         paths = ProjectPaths(self.data_dir, project.id)
@@ -142,9 +151,12 @@ class StorageWorker:
         if events:
             table.append(events_to_table(events, project.shards), batch.offsets)
         if batch.users:
-            self._profile_store(paths.users).apply(batch.users, batch.offsets, project.shards)
+            erasures = erasure_times(DeletionList(paths.deletions).all())
+            self._profile_store(paths.users).apply(
+                batch.users, batch.offsets, project.shards, erasures
+            )
         if batch.groups:
-            self._profile_store(paths.groups).apply(batch.groups, batch.offsets, project.shards)
+            self._profile_store(paths.groups).apply(batch.groups, batch.offsets, project.shards, {})
 
     def _apply_deletions(self, project: Project, pending: list[Any]) -> None:
         paths = ProjectPaths(self.data_dir, project.id)
@@ -153,7 +165,7 @@ class StorageWorker:
             EventTable(paths.events).delete(
                 f"distinct_id = '{quoted}' AND received_ms <= {int(deletion.deleted_at_ms)}"
             )
-        self._profile_store(paths.users).delete([d.distinct_id for d in pending], project.shards)
+        self._profile_store(paths.users).delete(erasure_times(pending), project.shards)
 
 
 def _unapplied(groups: list[dict[str, Any]], applied: Any) -> list[dict[str, Any]]:
@@ -175,7 +187,9 @@ def run_worker(data_dir: str, stop: StopSignal) -> None:
     SIGTERM finish the current pass; a kill mid-pass is a crash the next start recovers."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s storage %(levelname)s %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Only a thread-local flag: setting the shared Event from a handler that interrupted a
+    # wait on that Event would deadlock on its lock.
+    signal.signal(signal.SIGTERM, lambda *_: _terminated.set())
     StorageWorker(Path(data_dir), Settings.from_env()).run(stop)
 
 

@@ -2,6 +2,8 @@
 
 Payload slots under a null are never read (a Vector's tags exclude them), so fixed-width
 buffers are viewed as they are; only dictionary codes are filled, because they index.
+String dictionaries become numpy object arrays of Python ``str``: numpy's own StringDType
+still has crashing bugs (np.unique with return_inverse segfaults on duplicates in 2.4).
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from numpy.dtypes import StringDType
 
-STRINGS = StringDType()
 Mask = npt.NDArray[np.bool_]
 
 
@@ -38,11 +38,9 @@ def validity(array: Any) -> Mask | None:
 
 def fixed_width(array: Any, dtype: type[np.generic]) -> npt.NDArray[Any]:
     """The values buffer of a primitive array, zero-copy; slots under nulls are arbitrary."""
-    array = (
-        array.cast(pa.from_numpy_dtype(dtype))
-        if array.type != pa.from_numpy_dtype(dtype)
-        else array
-    )
+    wanted = pa.from_numpy_dtype(dtype)
+    if array.type != wanted:
+        array = array.cast(wanted)
     values = np.frombuffer(array.buffers()[1], dtype)
     return values[array.offset : array.offset + len(array)]
 
@@ -61,7 +59,14 @@ def dictionary_codes(array: Any) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any
         indices = pc.fill_null(indices, 0)
     codes = np.asarray(indices.to_numpy(zero_copy_only=False), np.int32)
     texts = array.dictionary.to_numpy(zero_copy_only=False)
-    return codes, np.asarray(texts, dtype=STRINGS)
+    return codes, np.asarray(texts, dtype=object)
+
+
+def distinct(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]]:
+    """(distinct values, each value's index among them), by hashing: no sort of n rows."""
+    encoded = pa.array(values).dictionary_encode()
+    uniques = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return uniques, np.asarray(encoded.indices.to_numpy(), np.int32)
 
 
 def text_values(array: Any) -> tuple[npt.NDArray[np.int32], list[str]]:

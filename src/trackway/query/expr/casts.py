@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from trackway.query.expr import strings
-from trackway.query.expr.arrow import STRINGS
 from trackway.query.expr.compare import never
 from trackway.query.expr.segments import segment_keys
 from trackway.query.expr.values import (
@@ -23,7 +22,7 @@ from trackway.query.expr.values import (
     parse_number,
     truthy,
 )
-from trackway.query.expr.vector import Tag, Vector
+from trackway.query.expr.vector import Tag, Vector, text_array
 
 
 def defined(operand: Vector) -> Vector:
@@ -71,7 +70,7 @@ def string(operand: Vector) -> Vector:
     if never(operand, Tag.FLOAT) and all(payload is None for payload in others):
         return operand  # already only strings, nulls and undefined
     codes, labels = segment_keys(operand)
-    texts = Vector.from_codes(codes, np.array(labels, dtype=STRINGS))
+    texts = Vector.from_codes(codes, text_array(labels))
     keep = (operand.tags == Tag.NULL) | (operand.tags == Tag.UNDEFINED)
     return operand.where(keep, texts)
 

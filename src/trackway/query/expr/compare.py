@@ -16,7 +16,7 @@ import numpy as np
 
 from trackway.query.expr import strings
 from trackway.query.expr.values import equal as equal_values
-from trackway.query.expr.vector import Mask, Tag, Vector
+from trackway.query.expr.vector import EXACT_FLOAT_LIMIT, Mask, Tag, Vector
 
 Compare = Callable[[Any, Any], Any]
 
@@ -73,8 +73,7 @@ def equal_mask(left: Vector, right: Vector) -> Mask:
     if not (never(left, Tag.FLOAT) or never(right, Tag.FLOAT)):
         parts.append(restrict(_numbers(left, right, operator.eq), both(left, right, Tag.FLOAT)))
     if strings.has_strings(left) and strings.has_strings(right):
-        index, table = strings.pair_map(left, right, strings.same)
-        parts.append(restrict(table[index], both(left, right, Tag.STRING)))
+        parts.append(restrict(strings.equal_codes(left, right), both(left, right, Tag.STRING)))
     if left.bools is not None and right.bools is not None:
         parts.append(restrict(left.bools == right.bools, both(left, right, Tag.BOOL)))
     if left.times is not None and right.times is not None:
@@ -122,7 +121,9 @@ def partial_bools(values: list[Mask], defined: list[Mask | None], n: int) -> Vec
     """A boolean vector from parts, each (value, where defined or None for every row)."""
     if any(mask is None for mask in defined):
         return Vector.from_bools(any_of(values, n))
-    return Vector.from_bools(any_of(values, n), any_of([m for m in defined if m is not None], n))
+    # Each value is already False where its part is undefined: no need to mask again.
+    valid = any_of([m for m in defined if m is not None], n)
+    return Vector(valid.view(np.int8) * np.int8(Tag.BOOL), bools=any_of(values, n))
 
 
 def _numbers(left: Vector, right: Vector, compare: Compare) -> Mask:
@@ -135,8 +136,10 @@ def _numbers(left: Vector, right: Vector, compare: Compare) -> Mask:
     if left.ints is not None and right.ints is not None:
         ints = left_int & right_int
         result = np.where(ints, compare(left.ints, right.ints), result)
-    # An int and a float the float64 comparison calls equal: decide with Python's exact ints.
+    # An int and a float that float64 calls equal from 2**53 on, where it rounds: decide with
+    # Python's exact integers (the float is integral there, so int() of it is exact).
     tied = (left.numbers == right.numbers) & (left_int ^ right_int)
+    tied &= np.abs(left.numbers) >= EXACT_FLOAT_LIMIT
     ties = np.flatnonzero(tied & left.numeric() & right.numeric())
     for row in ties:
         result[row] = compare(_exact(left, int(row)), _exact(right, int(row)))

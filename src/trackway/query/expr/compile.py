@@ -9,7 +9,7 @@ whole-column kernel; the tree is at most MAX_DEPTH high, so the recursion is bou
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -93,14 +93,19 @@ class Compiled:
     user_properties: frozenset[str]
     uses_time: bool
     uses_event_name: bool
+    # One-row vectors of the literals, by id() of their node: built once, broadcast per batch.
+    constants: dict[int, Vector] = field(default_factory=dict, compare=False, repr=False)
 
     def evaluate(self, resolver: Resolver, n: int) -> Vector:
         """The expression's value on each of the ``n`` rows the resolver describes."""
-        return _Evaluation(self.text, resolver, n).run(self.tree)
+        return _Evaluation(self.text, resolver, n, self.constants).run(self.tree)
 
     def filter_mask(self, resolver: Resolver, n: int) -> npt.NDArray[np.bool_]:
-        """Rows a ``where`` keeps: those whose value is boolean true (not merely truthy)."""
-        return self.evaluate(resolver, n).truth()
+        """Rows a ``where`` keeps: those whose value is boolean true (not merely truthy).
+
+        The array is the caller's own: it may be written to without touching any input.
+        """
+        return np.array(self.evaluate(resolver, n).truth(), dtype=np.bool_, copy=True)
 
     def canonical(self) -> str:
         """The expression re-spelt canonically (lower-case keywords, minimal parentheses)."""
@@ -122,6 +127,11 @@ def compile_expression(text: str) -> Compiled:
         user_properties=frozenset(n.name for n in nodes if isinstance(n, UserProperty)),
         uses_time="time" in fields,
         uses_event_name="name" in fields,
+        constants={
+            id(node): Vector.from_values([literal_value(node)])
+            for node in nodes
+            if isinstance(node, Number | String | Boolean | Null | ListLiteral)
+        },
     )
 
 
@@ -150,8 +160,9 @@ def literal_value(node: Literal) -> Value:
 
 
 class _Evaluation:
-    def __init__(self, text: str, resolver: Resolver, n: int) -> None:
+    def __init__(self, text: str, resolver: Resolver, n: int, constants: dict[int, Vector]) -> None:
         self.text = text
+        self.constants = constants
         self.resolver = resolver
         self.n = n
         self.inputs: dict[tuple[str, str], Vector] = {}
@@ -177,7 +188,7 @@ class _Evaluation:
                 return self.input("event", "time", self.resolver.time)
             case EventField():
                 return self.input("event", "name", self.resolver.event_name)
-        return Vector.constant(literal_value(node), self.n)
+        return self.constants[id(node)].broadcast(self.n)
 
     def input(self, source: str, name: str, fetch: Callable[[], Vector]) -> Vector:
         """A resolver's vector, fetched once per evaluation however often it is named."""

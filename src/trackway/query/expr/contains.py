@@ -60,9 +60,10 @@ def _member_of(left: Vector, elements: tuple[Value, ...]) -> Mask:
             found |= left.has(Tag.INT) & np.isin(left.ints, np.array(ints, np.int64))
     flags = {e for e in elements if type(e) is bool}
     if flags and left.bools is not None:
-        is_bool = left.has(Tag.BOOL)
-        found |= is_bool & (left.bools if True in flags else False)
-        found |= is_bool & (~left.bools if False in flags else False)
+        if True in flags:
+            found |= left.bools  # False on every row that is not boolean
+        if False in flags:
+            found |= left.has(Tag.BOOL) & ~left.bools
     if any(e is None for e in elements):
         found |= left.has(Tag.NULL)
     structured = [e for e in elements if isinstance(e, tuple) or not _plain(e)]

@@ -43,8 +43,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE = re.compile(r"[ \t\r\n]+")
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r"}
 _ESCAPES |= {"b": "\b", "f": "\f"}
-# Integers above this are kept as floats: storage keeps int64 columns, nothing wider.
-_INT64_MAX = 2**63 - 1
 # Hints for the operators people bring from other languages.
 _HINTS = {"=": "`==`", "!": "`not` or `!=`", "&": "`and`", "|": "`or`"}
 
@@ -95,7 +93,8 @@ def _number(text: str, pos: int) -> Token:
     if end < len(text) and (text[end].isalnum() or text[end] in "_."):
         raise ExpressionError.at(text, end, "Expected an operator after a number", f"`{text[end]}`")
     value: int | float
-    if literal.isdigit() and len(literal) <= 19 and int(literal) <= _INT64_MAX:
+    # Kept exact even at 2**63, which only fits int64 once the parser has negated it.
+    if literal.isdigit() and len(literal) <= 20:
         value = int(literal)
     else:
         value = float(literal)

@@ -27,6 +27,7 @@ from trackway.query.expr.ast import (
 )
 from trackway.query.expr.errors import MAX_DEPTH, MAX_LIST_ITEMS, ExpressionError
 from trackway.query.expr.lexer import Kind, Token, tokenize
+from trackway.query.expr.values import INT64_MAX, INT64_MIN
 
 _INFIX = {"or": 1, "and": 2, "in": 4, "not in": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
 _INFIX |= dict.fromkeys(("==", "!=", ">", ">=", "<", "<="), 4)
@@ -140,9 +141,7 @@ class _Parser:
         if token.kind is Kind.OPERATOR and token.text == "-":
             self.advance()
             if self.peek().kind is Kind.NUMBER:
-                number = self.advance()
-                assert isinstance(number.value, int | float)
-                return Number(-number.value, token.position), 1
+                return self.number(self.advance(), token), 1
             operand, height = self.expression(MINUS_POWER)
             return Unary("-", operand, token.position), height + 1
         if token.kind is Kind.OPERATOR and token.text == "(":
@@ -158,8 +157,7 @@ class _Parser:
         token = self.advance()
         word = keyword(token)
         if token.kind is Kind.NUMBER:
-            assert isinstance(token.value, int | float)
-            return Number(token.value, token.position)
+            return self.number(token)
         if token.kind is Kind.STRING:
             assert isinstance(token.value, str)
             return String(token.value, token.position)
@@ -170,6 +168,15 @@ class _Parser:
         if token.kind is Kind.OPERATOR and token.text == "[":
             return self.list_literal(token)
         raise self.error(token, "Expected an expression")
+
+    def number(self, token: Token, minus: Token | None = None) -> Number:
+        """A number literal, negated when a ``-`` token stands right before it."""
+        value = token.value
+        assert isinstance(value, int | float)
+        value = -value if minus is not None else value
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            value = float(value)  # integers are int64, as storage keeps them
+        return Number(value, (minus or token).position)
 
     def list_literal(self, opening: Token) -> ListLiteral:
         self.depth += 1
@@ -190,9 +197,7 @@ class _Parser:
         token = self.peek()
         if token.kind is Kind.OPERATOR and token.text == "-" and self.peek(1).kind is Kind.NUMBER:
             self.advance()
-            number = self.advance()
-            assert isinstance(number.value, int | float)
-            return Number(-number.value, token.position)
+            return self.number(self.advance(), token)
         if token.kind is Kind.NAME and keyword(token) is None:
             raise self.error(token, "Expected a literal (list items cannot be expressions)")
         return self.literal()

@@ -115,12 +115,6 @@ def parse_datetime(text: str) -> int | None:
     return ms + int((fraction or "0").ljust(3, "0")[:3])
 
 
-def seconds_to_ms(seconds: float) -> int | None:
-    """``datetime(number)``: unix seconds to ms, None outside the years 0001-9999."""
-    ms = round(seconds * 1000)
-    return ms if MIN_MS <= ms <= MAX_MS else None
-
-
 def format_datetime(ms: int) -> str:
     """ISO text ``datetime()`` reads back: seconds always, milliseconds only when nonzero."""
     moment = _EPOCH + timedelta(milliseconds=ms)

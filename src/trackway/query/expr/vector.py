@@ -20,7 +20,6 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from trackway.query.expr import arrow
-from trackway.query.expr.arrow import STRINGS
 from trackway.query.expr.values import (
     INT64_MAX,
     INT64_MIN,
@@ -36,7 +35,7 @@ Tags = npt.NDArray[np.int8]
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Codes = npt.NDArray[np.int32]
-Texts = npt.NDArray[Any]  # numpy StringDType
+Texts = npt.NDArray[np.object_]  # Python str
 Objects = npt.NDArray[np.object_]
 # Beyond this an int64 has no exact float64; only then does exact integer work kick in.
 EXACT_FLOAT_LIMIT = 2**53
@@ -162,7 +161,7 @@ class Vector:
             ints=kept(ints, Tag.INT),
             bools=kept(bools, Tag.BOOL),
             codes=kept(codes, Tag.STRING),
-            dictionary=kept(np.array(list(texts), dtype=STRINGS), Tag.STRING),
+            dictionary=kept(text_array(list(texts)), Tag.STRING),
             times=kept(times, Tag.DATETIME),
             items=kept(items, Tag.LIST, Tag.OBJECT),
             wide=_wide(ints[tags == Tag.INT]),
@@ -195,7 +194,7 @@ class Vector:
         tags = np.broadcast_to(self.tags, n)
         return Vector(tags, **rows, dictionary=self.dictionary, uniform=n > 0, wide=self.wide)
 
-    def take(self, rows: npt.NDArray[np.intp] | npt.NDArray[np.int32]) -> Vector:
+    def take(self, rows: npt.NDArray[np.integer[Any]]) -> Vector:
         """The vector's rows at ``rows`` (any order, repeats allowed)."""
         taken = {k: a[rows] for k, a in self._rows().items() if a is not None}
         return Vector(self.tags[rows], **taken, dictionary=self.dictionary, wide=self.wide)
@@ -213,15 +212,13 @@ class Vector:
                 merged[key] = left & mask if left is not None else right & ~mask
             else:
                 merged[key] = left if right is None else right
-        dictionary = self.dictionary if other.dictionary is None else other.dictionary
-        if self.codes is not None and other.codes is not None:
+        dictionary = other.dictionary if self.dictionary is None else self.dictionary
+        if self.dictionary is not None and other.dictionary is not None:
             # Two dictionaries: the other's codes move past this one's texts.
-            assert self.dictionary is not None and other.dictionary is not None
+            assert self.codes is not None and other.codes is not None
             shifted = other.codes + np.int32(len(self.dictionary))
             merged["codes"] = np.where(mask, self.codes, shifted).astype(np.int32)
             dictionary = np.concatenate([self.dictionary, other.dictionary])
-        elif self.codes is not None:
-            dictionary = self.dictionary
         tags = np.where(mask, self.tags, other.tags)
         return Vector(tags, **merged, dictionary=dictionary, wide=self.wide or other.wide)
 
@@ -275,6 +272,13 @@ class Vector:
         from trackway.query.expr.segments import segment_keys  # noqa: PLC0415 - cycle
 
         return segment_keys(self)
+
+
+def text_array(texts: list[str]) -> Texts:
+    """A dictionary array (an object array: numpy would turn a list of str into fixed width)."""
+    array = np.empty(len(texts), object)
+    array[:] = texts
+    return array
 
 
 def _wide(ints: Ints) -> bool:

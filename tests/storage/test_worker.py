@@ -1,0 +1,207 @@
+"""The storage worker: golden cases for what it must store, retry and delete."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import trackway.storage.profiles as profiles_module
+from tests.storage.pipeline import LogFeed, event, profile_update, scan_events, table_rows
+from trackway.log import LogReader, LogRecord
+from trackway.projects import Project, ProjectCatalog
+from trackway.settings import Settings
+from trackway.storage.columns import property_column
+from trackway.storage.deletions import DeletionList
+from trackway.storage.layout import ProjectPaths
+from trackway.storage.profiles import load_states
+from trackway.storage.scan import EventReader
+from trackway.storage.worker import StorageWorker
+
+# Two users on one shard (of 8), so that deleting one rewrites a part that keeps the other.
+SAME_SHARD = ("u1", "u2")
+
+
+class Killed(BaseException):
+    """Stands for a kill -9: no ``except Exception`` handler sees it."""
+
+
+def new_project(data_dir: Path) -> Project:
+    return ProjectCatalog(data_dir).create("worker")
+
+
+def users(data_dir: Path, project: Project) -> dict[str, Any]:
+    return load_states(ProjectPaths(data_dir, project.id).users)[0]
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [
+        pytest.param([[{"Plan": "pro", "plan": "free"}]], id="in one batch"),
+        pytest.param([[{"plan": "free"}], [{"Plan": "pro"}]], id="in two batches"),
+    ],
+)
+def test_property_names_differing_only_in_case_are_both_stored(
+    tmp_path: Path, batches: list[list[dict[str, Any]]]
+) -> None:
+    """Mixpanel property names are case-sensitive; Delta column names are not."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    with LogFeed(tmp_path) as feed:
+        for number, batch in enumerate(batches):
+            received = 1_000 + number
+            events = [event("E", "u1", received, f"i{received}", received, **p) for p in batch]
+            feed.append([LogRecord(project.id, "track", received, events)])
+            worker.run_once()
+    columns = [property_column(name, "s") for name in ("Plan", "plan")]
+    rows = scan_events(EventReader(tmp_path, 1 << 20), project, columns)
+    stored = {name: value for _, row in rows for name, value in row["properties"].items()}
+    assert stored == {"Plan": "pro", "plan": "free"}
+
+
+def test_a_profile_sum_beyond_64_bits_is_stored_and_later_records_too(tmp_path: Path) -> None:
+    """$add runs in the worker, so its sums are not bounded by what ingest accepts."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    big = 2**64 - 1
+    adds = [profile_update("u1", add={"n": big}) for _ in range(2)]
+    with LogFeed(tmp_path) as feed:
+        feed.append([LogRecord(project.id, "engage", 1_000, adds)])
+        feed.append([LogRecord(project.id, "engage", 1_001, [profile_update("u2", set={"a": 1})])])
+        worker.run_once()
+    stored = users(tmp_path, project)
+    assert float(stored["u1"]["properties"]["n"]) == float(2 * big)
+    assert stored["u2"]["properties"] == {"a": 1}
+
+
+def test_a_failed_profile_commit_is_retried_without_applying_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's loop retries a failed pass; the retry must start from the table."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    real_write = profiles_module.write_deltalake
+    failures = [OSError("No space left on device")]
+
+    def write_once_failing(*args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        real_write(*args, **kwargs)
+
+    monkeypatch.setattr(profiles_module, "write_deltalake", write_once_failing)
+    with LogFeed(tmp_path) as feed:
+        update = profile_update("u1", add={"n": 1}, append={"l": "x"})
+        feed.append([LogRecord(project.id, "engage", 1_000, [update])])
+        with pytest.raises(OSError, match="No space"):
+            worker.run_once()
+        worker.run_once()
+    assert users(tmp_path, project)["u1"]["properties"] == {"n": 1, "l": ["x"]}
+
+
+def test_a_replay_after_a_crash_before_the_log_commit_writes_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tables' recorded offsets make the replay skip what they hold (docs/storage.md)."""
+    project = new_project(tmp_path)
+    events = [event("E", f"u{i}", 1_000, f"i{i}", 1_000) for i in range(20)]
+    update = profile_update("u1", add={"n": 1})
+    with LogFeed(tmp_path) as feed:
+        feed.append([LogRecord(project.id, "track", 1_000, events)])
+        feed.append([LogRecord(project.id, "engage", 1_001, [update])])
+
+        def crash(self: LogReader, offset: int) -> None:
+            raise Killed("between the table commits and the log commit")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(LogReader, "commit", crash)
+            with pytest.raises(Killed):
+                StorageWorker(tmp_path, Settings()).run_once()
+        assert StorageWorker(tmp_path, Settings()).run_once() == 2  # the replay
+    counts = Counter(row["insert_id"] for row in table_rows(tmp_path, project))
+    assert counts == Counter(f"i{i}" for i in range(20))
+    assert users(tmp_path, project)["u1"]["properties"] == {"n": 1}
+
+
+def test_scan_after_a_deletion_rewrote_a_part(tmp_path: Path) -> None:
+    """Deleting u1 makes Delta rewrite the part it shares with u2 (same shard)."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    kept, gone = SAME_SHARD
+    events = [
+        event("E", user, t, f"i{t}", 1_000, plan="pro") for user in SAME_SHARD for t in (1, 2)
+    ]
+    with LogFeed(tmp_path) as feed:
+        feed.append([LogRecord(project.id, "track", 1_000, events)])
+    worker.run_once()
+    DeletionList(ProjectPaths(tmp_path, project.id).deletions).add([gone], 2_000)
+    worker.maintain()
+    assert {row["distinct_id"] for row in table_rows(tmp_path, project)} == {kept}
+    rows = scan_events(EventReader(tmp_path, 1 << 20), project, [property_column("plan", "s")])
+    assert sorted((row["distinct_id"], row["time"]) for _, row in rows) == [(kept, 1), (kept, 2)]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        pytest.param(("log", "delete", "maintain", "pass"), id="deletion applied before the update is stored"),
+        pytest.param(("log", "delete", "pass", "maintain"), id="update stored before the deletion is applied"),
+    ],
+)  # fmt: skip
+def test_a_profile_updated_before_its_deletion_stays_deleted(
+    tmp_path: Path, order: tuple[str, ...]
+) -> None:
+    """The update was received before the deletion: the deletion removes it, whenever the
+    worker gets to either."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    with LogFeed(tmp_path) as feed:
+        feed.append([LogRecord(project.id, "engage", 1_000, [profile_update("u1", set={"a": 1})])])
+        worker.run_once()
+        steps = {
+            "log": lambda: feed.append(
+                [LogRecord(project.id, "engage", 2_000, [profile_update("u1", set={"b": 2})])]
+            ),
+            "delete": lambda: DeletionList(ProjectPaths(tmp_path, project.id).deletions).add(
+                ["u1"], 3_000
+            ),
+            "maintain": worker.maintain,
+            "pass": worker.run_once,
+        }
+        for step in order:
+            steps[step]()
+    assert users(tmp_path, project) == {}
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        pytest.param(("delete", "log", "maintain", "pass"), id="deletion applied before the update is stored"),
+        pytest.param(("delete", "log", "pass", "maintain"), id="update stored before the deletion is applied"),
+    ],
+)  # fmt: skip
+def test_a_profile_updated_after_its_deletion_is_new_activity(
+    tmp_path: Path, order: tuple[str, ...]
+) -> None:
+    """As for events: what arrives after the deletion is kept (docs/storage.md, Deletion)."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    with LogFeed(tmp_path) as feed:
+        feed.append([LogRecord(project.id, "engage", 1_000, [profile_update("u1", set={"a": 1})])])
+        worker.run_once()
+        steps = {
+            "delete": lambda: DeletionList(ProjectPaths(tmp_path, project.id).deletions).add(
+                ["u1"], 2_000
+            ),
+            "log": lambda: feed.append(
+                [LogRecord(project.id, "engage", 3_000, [profile_update("u1", 300, set={"b": 2})])]
+            ),
+            "maintain": worker.maintain,
+            "pass": worker.run_once,
+        }
+        for step in order:
+            steps[step]()
+    assert users(tmp_path, project) == {
+        "u1": {"properties": {"b": 2}, "created_ms": 300, "last_seen_ms": 300}
+    }
