@@ -116,29 +116,13 @@ def _run(
     for name in _properties(spec, compiled):
         columns.update(columns_of.get(name, []))
     scans = reader.scan(project, sorted(columns), (scan_start, scan_end))
-    shards = list(
-        _POOL.map(
-            lambda s: _prepare(ShardView(s, columns_of), spec, compiled, grid, day_grid), scans
-        )
-    )
+    views = [ShardView(s, columns_of, reader.cache) for s in scans]
+    shards = list(_POOL.map(lambda v: _prepare(v, spec, compiled, grid, day_grid), views))
     names = [m.name or chr(ord("A") + i) for i, m in enumerate(spec.metrics)]
-    remaps, labels = unify([s.segments.labels for s in shards])
-    for shard, remap in zip(shards, remaps, strict=True):
-        codes = shard.segments.codes
-        shard.segments = LocalSegments(
-            np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(np.int32), labels
-        )
-    shown, n_segments = _choose_segments(spec, shards, len(labels))
-    segment_labels = [_split(labels[i].as_py()) for i in shown]
-    if n_segments > len(shown):
-        segment_labels.append([OTHER])
-    recode = np.full(len(labels), len(shown), np.int32)
-    recode[shown] = np.arange(len(shown), dtype=np.int32)
-    for shard in shards:
-        codes = shard.segments.codes
-        shard.segments = LocalSegments(
-            np.where(codes >= 0, recode[np.maximum(codes, 0)], -1).astype(np.int32), labels
-        )
+    if spec.breakdowns:
+        segment_labels, n_segments, shown_count = _recode_segments(reader, scans, spec, shards)
+    else:
+        segment_labels, n_segments, shown_count = [[""]], 1, 1  # every row is segment 0
     width = len(segment_labels)
     series = []
     offset_days = (first - scan_first).days
@@ -160,9 +144,33 @@ def _run(
         "buckets": list(grid.labels),
         "unit": spec.unit,
         "timezone": str(tz),
-        "segments": {"total": n_segments, "offset": spec.segment_offset, "shown": len(shown)},
+        "segments": {"total": n_segments, "offset": spec.segment_offset, "shown": shown_count},
         "series": [_clean(s) for s in series],
     }
+
+
+def _recode_segments(
+    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[_Shard]
+) -> tuple[list[list[str]], int, int]:
+    """Give every row its global segment code, then the shown segments codes 0..N-1 and all
+    other segments the code N (``$other``). Returns the labels, how many segments have data,
+    and how many are shown."""
+    remaps, labels = _unified(reader, scans, spec, shards)
+    for shard, remap in zip(shards, remaps, strict=True):
+        codes = shard.segments.codes
+        global_codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(np.int32)
+        shard.segments = LocalSegments(global_codes, labels)
+    shown, n_segments = _choose_segments(spec, shards, len(labels))
+    segment_labels = [_split(labels[i].as_py()) for i in shown]
+    if n_segments > len(shown):
+        segment_labels.append([OTHER])
+    recode = np.full(len(labels), len(shown), np.int32)
+    recode[shown] = np.arange(len(shown), dtype=np.int32)
+    for shard in shards:
+        codes = shard.segments.codes
+        shown_codes = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1).astype(np.int32)
+        shard.segments = LocalSegments(shown_codes, labels)
+    return segment_labels, n_segments, len(shown)
 
 
 def _unified(
@@ -220,27 +228,32 @@ def _prepare(
     view: ShardView, spec: InsightsSpec, compiled: _Compiled, grid: Buckets, day_grid: Buckets
 ) -> _Shard:
     rows = view.rows
-    times = view.times
     base = np.ones(rows, bool) if compiled.where is None else compiled.where.filter_mask(view, rows)
-    bucket_of_row = grid.index(times)
+    bucket_of_row = _bucket_index(view, grid)
+    daily = any(m.measure in ("dau", "wau", "mau") for m in spec.metrics)
+    day_of_row = _bucket_index(view, day_grid) if daily else bucket_of_row
     event_names = view.event_names
     metric_buckets = []
     metric_values: list[Any] = []
     for metric, where, value in zip(
         spec.metrics, compiled.metric_where, compiled.metric_values, strict=True
     ):
-        mask = base & _event_mask(event_names, metric, rows)
+        mask = base & _cached_event_mask(view, event_names, metric)
         if where is not None:
             mask &= where.filter_mask(view, rows)
-        in_range = (
-            day_grid.index(times) if metric.measure in ("dau", "wau", "mau") else bucket_of_row
-        )
+        in_range = day_of_row if metric.measure in ("dau", "wau", "mau") else bucket_of_row
         metric_buckets.append(np.where(mask, in_range, -1).astype(np.int32))
         metric_values.append(measures.values_of(metric, value, view))
     segments = view.cached(
         ("segments", _breakdown_key(spec)), lambda: _segments(view, spec, compiled), _segments_bytes
     )
-    return _Shard(view, view.users, day_grid.index(times), metric_buckets, metric_values, segments)
+    return _Shard(view, view.users, day_of_row, metric_buckets, metric_values, segments)
+
+
+def _bucket_index(view: ShardView, grid: Buckets) -> npt.NDArray[np.int32]:
+    return view.cached(
+        ("buckets", grid.edges.tobytes()), lambda: grid.index(view.times), lambda a: int(a.nbytes)
+    )
 
 
 def _segments(view: ShardView, spec: InsightsSpec, compiled: _Compiled) -> LocalSegments:
@@ -264,6 +277,13 @@ def _segments_bytes(segments: LocalSegments) -> int:
     return int(segments.codes.nbytes + segments.labels.nbytes)
 
 
+def _cached_event_mask(view: ShardView, event_names: Any, metric: Metric) -> npt.NDArray[np.bool_]:
+    def make() -> npt.NDArray[np.bool_]:
+        return _event_mask(event_names, metric, view.rows)
+
+    return view.cached(("events", str(metric.events())), make, lambda a: int(a.nbytes))
+
+
 def _event_mask(event_names: Any, metric: Metric, rows: int) -> npt.NDArray[np.bool_]:
     wanted = metric.events()
     if wanted is None:
@@ -281,8 +301,6 @@ def _choose_segments(
     ranking = measures.rank(spec.metrics[0], shards, n_labels)
     present = np.flatnonzero(ranking > 0)
     order = present[np.lexsort((present, -ranking[present]))]
-    if not spec.breakdowns:
-        return np.arange(min(n_labels, 1)), min(n_labels, 1)
     return order[spec.segment_offset : spec.segment_offset + spec.limit], len(order)
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from trackway.errors import PayloadError
 from trackway.query import kernels
-from trackway.query.expr import Compiled
+from trackway.query.expr import Compiled, Tag
 from trackway.query.segments import numbers_of, unify
 from trackway.query.shard_view import ShardView
 from trackway.query.spec import UNIQUE_MEASURES, InsightsSpec, Metric
@@ -33,7 +33,10 @@ def values_of(metric: Metric, value: Compiled | None, view: ShardView) -> Any:
         return None
     vector = value.evaluate(view, view.rows)
     if metric.measure == "distinct":
-        return vector.to_segment_keys()
+        codes, labels = vector.to_segment_keys()
+        # A missing property or a null is no value to count.
+        absent = vector.has(Tag.UNDEFINED) | vector.has(Tag.NULL)
+        return np.where(absent, -1, codes).astype(np.int32), labels
     return numbers_of(vector)
 
 

@@ -117,11 +117,8 @@ def unify(labels: list[pa.Array]) -> tuple[list[I32], pa.Array]:
     """Global codes for every shard's local labels, and the global labels."""
     if not labels:
         return [], pa.array([], pa.string())
-    encoded = pa.chunked_array(
-        [part.cast(pa.string()) for part in labels], pa.string()
-    ).dictionary_encode()
-    remaps = [
-        np.asarray(chunk.indices.to_numpy(zero_copy_only=False), np.int32)
-        for chunk in encoded.chunks
-    ]
-    return remaps, encoded.chunks[0].dictionary if encoded.num_chunks else pa.array([], pa.string())
+    encoded = pa.concat_arrays([part.cast(pa.string()) for part in labels]).dictionary_encode()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int32)
+    bounds = np.cumsum([0] + [len(part) for part in labels])
+    remaps = [codes[bounds[i] : bounds[i + 1]] for i in range(len(labels))]
+    return remaps, encoded.dictionary

@@ -107,7 +107,14 @@ class EventTable:
         relative = f"shard={shard}/part-{uuid.uuid4()}-c000.zstd.parquet"
         path = self.root / relative
         data = merged.drop_columns(["shard"]) if "shard" in merged.column_names else merged
-        pq.write_table(data, path, compression="zstd", compression_level=3)
+        # One row group: each would repeat the dictionaries of high-cardinality columns.
+        pq.write_table(
+            data,
+            path,
+            compression="zstd",
+            compression_level=3,
+            row_group_size=max(data.num_rows, 1),
+        )
         now = int(time.time() * 1000)
         actions: list[AddAction | RemoveAction] = []
         if data.num_rows:

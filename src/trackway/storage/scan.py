@@ -8,7 +8,9 @@ has not committed yet. Decoded columns and merge orders are kept in a memory-bou
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+import os
+import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trackway.log import LogRecord
 from trackway.projects import Project
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import (
@@ -60,17 +63,51 @@ class EventReader:
     def __init__(self, data_dir: Path, cache_bytes: int) -> None:
         self.data_dir = data_dir
         self.cache = ColumnCache(cache_bytes)
+        self._snapshots: dict[Path, Snapshot] = {}
+        self._snapshots_lock = threading.Lock()
         self.log_tail = LogTail(data_dir / "log")
 
     def snapshot(self, project: Project, as_of: int | datetime | None = None) -> Snapshot | None:
-        return EventTable(ProjectPaths(self.data_dir, project.id).events).snapshot(as_of)
+        """The table's current (or an earlier) version. The current one is reused while the
+        transaction log has no newer commit: opening a table costs milliseconds, a listing
+        of its log directory microseconds."""
+        root = ProjectPaths(self.data_dir, project.id).events
+        if as_of is not None:
+            return EventTable(root).snapshot(as_of)
+        latest = _latest_version(root)
+        if latest is None:
+            return None
+        with self._snapshots_lock:
+            known = self._snapshots.get(root)
+            if known is None or known.version != latest:
+                known = EventTable(root).snapshot()
+                if known is None:
+                    return None
+                self._snapshots[root] = known
+            return known
 
     def tail_events(self, project: Project, snapshot: Snapshot | None) -> list[dict[str, Any]]:
+        return [item for r in self._tail_records(project, snapshot) for item in r.items]
+
+    def _tail_records(self, project: Project, snapshot: Snapshot | None) -> list[LogRecord]:
         def applied(writer: str) -> int:
             return 0 if snapshot is None else snapshot.applied_offset(writer)
 
         records = self.log_tail.records(project.id, applied)
-        return [item for r in records if r.kind in _EVENT_KINDS for item in r.items]
+        return [r for r in records if r.kind in _EVENT_KINDS]
+
+    def _tail_table(self, project: Project, snapshot: Snapshot | None) -> pa.Table | None:
+        """The uncommitted events as one sorted table, rebuilt only when the tail changed
+        (the tail keeps each decoded record object, so their identities name its state)."""
+        records = self._tail_records(project, snapshot)
+        if not records:
+            return None
+        key = ("tail", project.id, tuple(id(r) for r in records))
+        table = self.cache.get(key)
+        if table is None:
+            table = events_to_table([item for r in records for item in r.items], project.shards)
+            self.cache.put(key, table, table.nbytes)
+        return table
 
     def scan(
         self,
@@ -85,10 +122,7 @@ class EventReader:
         snapshot = self.snapshot(project, as_of)
         if as_of is not None and snapshot is None:
             return []
-        tail = None
-        if as_of is None:
-            events = self.tail_events(project, snapshot)
-            tail = events_to_table(events, project.shards) if events else None
+        tail = self._tail_table(project, snapshot) if as_of is None else None
         deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
         wanted = range(project.shards) if shards is None else shards
         out = []
@@ -122,30 +156,28 @@ class EventReader:
     ) -> dict[str, pa.Array]:
         root = snapshot.root if snapshot is not None else Path()
         key = tuple(p.path for p in parts)
-        if tail is None:
-            order = self.cache.get(("order", root, key))
-            if order is None:
-                order = _merge_order(self._key_columns(root, parts, None))
-                self.cache.put(("order", root, key), order, order.nbytes)
-        else:
-            order = _merge_order(self._key_columns(root, parts, tail))
-        keys = {
-            c: self._column(root, parts, tail, c, order)
-            for c in ("time", "user_hash", "received_ms")
-        }
-        selection = _select(keys, time_range, deletions)
-        result = {}
-        for column in columns:
-            merged = keys.get(column)
-            if merged is None:
-                merged = self._column(root, parts, tail, column, order)
-            result[column] = merged if selection is None else merged.take(selection)
-        return result
 
-    def _key_columns(
-        self, root: Path, parts: list[Part], tail: pa.Table | None
-    ) -> dict[str, pa.ChunkedArray]:
-        return {c: self._chunks(root, parts, tail, c) for c in _KEY_COLUMNS}
+        def load(column: str) -> pa.ChunkedArray:
+            return self._chunks(root, parts, tail, column)
+
+        if tail is None:
+            found = self.cache.get(("order", root, key))
+            if found is None:
+                order = _merge_order(load)
+                self.cache.put(("order", root, key), (order,), 0 if order is None else order.nbytes)
+            else:
+                order = found[0]
+        else:
+            order = _merge_order(load)
+
+        def merged(column: str) -> pa.Array:
+            return self._column(root, parts, tail, column, order)
+
+        selection = _select(merged, time_range, deletions)
+        return {
+            column: merged(column) if selection is None else merged(column).take(selection)
+            for column in columns
+        }
 
     def _column(
         self,
@@ -153,7 +185,7 @@ class EventReader:
         parts: list[Part],
         tail: pa.Table | None,
         column: str,
-        order: npt.NDArray[np.int64],
+        order: npt.NDArray[np.int64] | None,
     ) -> pa.Array:
         cache_key = ("merged", root, tuple(p.path for p in parts), column)
         if tail is None:
@@ -161,9 +193,12 @@ class EventReader:
             if cached is not None:
                 return cached
         chunks = self._chunks(root, parts, tail, column)
-        merged = (
-            chunks.take(order).combine_chunks() if len(order) else pa.array([], column_type(column))
-        )
+        if order is None:  # already in order: no copy for a single part
+            merged = chunks.combine_chunks()
+        elif len(order):
+            merged = chunks.take(order).combine_chunks()
+        else:
+            merged = pa.array([], column_type(column))
         if tail is None:
             self.cache.put(cache_key, merged, merged.nbytes)
         return merged
@@ -208,24 +243,26 @@ def _shard_rows(tail: pa.Table | None, shard: int) -> pa.Table | None:
     return tail.take(rows) if len(rows) else None
 
 
-def _merge_order(keys: dict[str, pa.ChunkedArray]) -> npt.NDArray[np.int64]:
-    """Row order of the concatenated chunks: by (user, time), duplicates dropped."""
-    users = keys["user_hash"].to_numpy()
-    times = keys["time"].to_numpy()
+def _merge_order(load: Callable[[str], pa.ChunkedArray]) -> npt.NDArray[np.int64] | None:
+    """Row order of the concatenated chunks: by (user, time), duplicates dropped; None when
+    the rows already are in that order without duplicates. Duplicates can only sit among rows
+    of equal (user, time), so the other key columns are read only when such rows exist."""
+    users = load("user_hash").to_numpy()
+    times = load("time").to_numpy()
     # Parts are written sorted, but a Delta DELETE may rewrite one in another order, and
     # several parts interleave: sort unless the rows already are in order (a cheap check).
     sorted_already = bool(
         np.all((users[1:] > users[:-1]) | ((users[1:] == users[:-1]) & (times[1:] >= times[:-1])))
     )
-    if sorted_already:
-        order = np.arange(len(users), dtype=np.int64)
-    else:
-        order = np.lexsort((times, users)).astype(np.int64)
-    u, t = users[order], times[order]
+    order = None if sorted_already else np.lexsort((times, users)).astype(np.int64)
+    u, t = (users, times) if order is None else (users[order], times[order])
     same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
     if len(same) == 0:
         return order
-    return _drop_duplicates(order, same, keys)
+    keys = {c: load(c) for c in _KEY_COLUMNS}
+    return _drop_duplicates(
+        np.arange(len(users), dtype=np.int64) if order is None else order, same, keys
+    )
 
 
 def _drop_duplicates(
@@ -253,17 +290,20 @@ def _drop_duplicates(
 
 
 def _select(
-    keys: dict[str, pa.Array], time_range: TimeRange | None, deletions: DeletionList
+    merged: Callable[[str], pa.Array], time_range: TimeRange | None, deletions: DeletionList
 ) -> npt.NDArray[np.int64] | None:
     mask: npt.NDArray[np.bool_] | None = None
     if time_range is not None:
-        times = keys["time"].to_numpy()
+        times = merged("time").to_numpy()
         inside = (times >= time_range[0]) & (times < time_range[1])
         if not inside.all():
             mask = inside
-    survivors = deletions.keep_mask(keys["user_hash"].to_numpy(), keys["received_ms"].to_numpy())
-    if survivors is not None:
-        mask = survivors if mask is None else mask & survivors
+    if deletions.all():
+        survivors = deletions.keep_mask(
+            merged("user_hash").to_numpy(), merged("received_ms").to_numpy()
+        )
+        if survivors is not None:
+            mask = survivors if mask is None else mask & survivors
     return None if mask is None else np.flatnonzero(mask)
 
 
@@ -283,3 +323,12 @@ def property_columns(reader: EventReader, project: Project) -> dict[str, list[st
         if parsed is not None:
             out.setdefault(parsed[0], []).append(column)
     return out
+
+
+def _latest_version(root: Path) -> int | None:
+    try:
+        names = os.listdir(root / "_delta_log")
+    except FileNotFoundError:
+        return None
+    versions = [int(name[:20]) for name in names if name.endswith(".json") and name[:20].isdigit()]
+    return max(versions) if versions else None

@@ -9,6 +9,7 @@ Deletions and compaction run between passes.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -72,6 +73,15 @@ class StorageWorker:
 
     def run_once(self) -> int:
         """One pass over every writer's log; returns how many records it stored."""
+        # A pass builds millions of small dicts that live until its commit: collecting
+        # garbage meanwhile only costs time (about a third of decoding, measured).
+        gc.disable()
+        try:
+            return self._pass()
+        finally:
+            gc.enable()
+
+    def _pass(self) -> int:
         readers = [LogReader(d, CONSUMER) for d in writer_dirs(self.data_dir / "log")]
         batches: dict[int, _Batch] = defaultdict(_Batch)
         reached: dict[LogReader, int] = {}
@@ -169,9 +179,11 @@ class StorageWorker:
 
 
 def _unapplied(groups: list[dict[str, Any]], applied: Any) -> list[dict[str, Any]]:
+    """The items of the record groups a table does not hold yet (by log offset)."""
+    offsets = {writer: applied(writer) for writer in {g["writer"] for g in groups}}
     out: list[dict[str, Any]] = []
     for group in groups:
-        if group["offset"] >= applied(group["writer"]):
+        if group["offset"] >= offsets[group["writer"]]:
             out.extend(group["items"])
     return out
 
