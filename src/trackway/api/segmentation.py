@@ -94,11 +94,13 @@ def top_events(context: ApiContext, project: Project, params: dict[str, str]) ->
         unit="day",
         metrics=[Metric(measure=_measure(params))],
         breakdowns=[Breakdown(expression='event["name"]')],
-        limit=limit,
+        limit=10_000,  # ranked by today's amount below, not by the two days together
     )
     result = run_insights(context.events, project, spec)
     rows = []
     for series in result["series"]:
+        if series["segment"] == ["$other"]:
+            continue
         yesterday, now = series["values"]
         change = (now - yesterday) / yesterday if yesterday else 0.0
         rows.append({"amount": now, "event": series["segment"][0], "percent_change": change})

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from trackway.errors import PayloadError
 from trackway.projects import Project
@@ -31,7 +34,9 @@ from trackway.query.segments import (
     OTHER,
     SEPARATOR,
     LocalSegments,
+    auto_edges,
     local_segments,
+    numbers_of,
     string_segments,
     unify,
 )
@@ -91,6 +96,13 @@ def _check(spec: InsightsSpec) -> None:
             raise PayloadError(
                 f"Expected `property` or `value` on metrics[{i}] for measure {metric.measure!r}"
             )
+    if spec.segment_offset < 0:
+        raise PayloadError(f"Expected `segment_offset` of at least 0, got {spec.segment_offset}")
+    # Room for WAU/MAU look-back and the previous period before, a day's time zone after.
+    if spec.from_date < date(1, 3, 1):
+        raise PayloadError(f"Expected `from_date` on or after 0001-03-01, got {spec.from_date}")
+    if spec.to_date > date(9999, 12, 1):
+        raise PayloadError(f"Expected `to_date` on or before 9999-12-01, got {spec.to_date}")
     if not 1 <= spec.limit <= 10_000:
         raise PayloadError(f"Expected `limit` between 1 and 10000, got {spec.limit}")
     if spec.rolling is not None and spec.rolling < 1:
@@ -117,6 +129,7 @@ def _run(
         columns.update(columns_of.get(name, []))
     scans = reader.scan(project, sorted(columns), (scan_start, scan_end))
     views = [ShardView(s, columns_of, reader.cache) for s in scans]
+    spec = _resolve_auto_buckets(spec, compiled, views)
     shards = list(_POOL.map(lambda v: _prepare(v, spec, compiled, grid, day_grid), views))
     names = [m.name or chr(ord("A") + i) for i, m in enumerate(spec.metrics)]
     if spec.breakdowns:
@@ -149,6 +162,27 @@ def _run(
     }
 
 
+def _resolve_auto_buckets(
+    spec: InsightsSpec, compiled: _Compiled, views: list[ShardView]
+) -> InsightsSpec:
+    """``"auto"`` numeric buckets become one set of edges for the whole report, from the
+    smallest and largest value over every shard."""
+    if not any(b.buckets == "auto" for b in spec.breakdowns):
+        return spec
+    breakdowns = list(spec.breakdowns)
+    for i, breakdown in enumerate(breakdowns):
+        if breakdown.buckets != "auto":
+            continue
+        bounds: list[float] = []
+        for view in views:
+            valid, numbers = numbers_of(compiled.breakdowns[i].evaluate(view, view.rows))
+            if valid.any():
+                bounds += [float(numbers[valid].min()), float(numbers[valid].max())]
+        edges = auto_edges(np.asarray(bounds, np.float64))
+        breakdowns[i] = msgspec.structs.replace(breakdown, buckets=edges)
+    return msgspec.structs.replace(spec, breakdowns=breakdowns)
+
+
 def _recode_segments(
     reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[_Shard]
 ) -> tuple[list[list[str]], int, int]:
@@ -160,7 +194,7 @@ def _recode_segments(
         codes = shard.segments.codes
         global_codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(np.int32)
         shard.segments = LocalSegments(global_codes, labels)
-    shown, n_segments = _choose_segments(spec, shards, len(labels))
+    shown, n_segments = _choose_segments(spec, shards, labels)
     segment_labels = [_split(labels[i].as_py()) for i in shown]
     if n_segments > len(shown):
         segment_labels.append([OTHER])
@@ -295,13 +329,20 @@ def _event_mask(event_names: Any, metric: Metric, rows: int) -> npt.NDArray[np.b
 
 
 def _choose_segments(
-    spec: InsightsSpec, shards: list[_Shard], n_labels: int
+    spec: InsightsSpec, shards: list[_Shard], labels: pa.Array
 ) -> tuple[npt.NDArray[np.int64], int]:
-    """The segments to show (ranked on the first metric) and how many have data."""
-    ranking = measures.rank(spec.metrics[0], shards, n_labels)
-    present = np.flatnonzero(ranking > 0)
-    order = present[np.lexsort((present, -ranking[present]))]
-    return order[spec.segment_offset : spec.segment_offset + spec.limit], len(order)
+    """The segments to show and how many have data in some metric: ranked on the first
+    metric over the whole range, ties (and segments only later metrics have) in label order."""
+    n_labels = len(labels)
+    ranking = measures.rank(spec.metrics[0], shards, n_labels, 0)
+    presence = ranking.copy()
+    for m in range(1, len(spec.metrics)):
+        presence += measures.rank(spec.metrics[m], shards, n_labels, m)
+    present = np.flatnonzero(presence > 0)
+    table = pa.table({"rank": ranking[present], "label": labels.take(pa.array(present))})
+    order = pc.sort_indices(table, sort_keys=[("rank", "descending"), ("label", "ascending")])
+    ranked = present[np.asarray(order.to_numpy(zero_copy_only=False), np.int64)]
+    return ranked[spec.segment_offset : spec.segment_offset + spec.limit], len(ranked)
 
 
 def _split(label: str) -> list[str]:
@@ -311,22 +352,21 @@ def _split(label: str) -> list[str]:
 def _formulas(
     spec: InsightsSpec, names: list[str], series: list[dict[str, Any]], segments: list[list[str]]
 ) -> list[dict[str, Any]]:
+    """Formulas name metrics by letter in order (A is the first), whatever their names."""
+    letters = {name: chr(ord("A") + i) for i, name in enumerate(names)}
     out = []
     for formula in spec.formulas:
-        node = compile_formula(formula.expression, set(names))
+        node = compile_formula(formula.expression, set(letters.values()))
         for segment in segments:
+            mine = [s for s in series if s["segment"] == segment and s["metric"] in letters]
             env = {
-                s["metric"]: np.asarray(s["values"], np.float64)
-                for s in series
-                if s["segment"] == segment
+                letters[s["metric"]]: np.asarray(_numbers(s["values"]), np.float64) for s in mine
             }
             totals = {
-                s["metric"]: np.asarray([s["total"]], np.float64)
-                for s in series
-                if s["segment"] == segment
+                letters[s["metric"]]: np.asarray([_number(s["total"])], np.float64) for s in mine
             }
             values = node(env)
-            total = node(totals)[0]
+            total = float(node(totals)[0])
             out.append(
                 {
                     "metric": formula.name,
@@ -336,6 +376,16 @@ def _formulas(
                 }
             )
     return out
+
+
+def _number(value: Any) -> float:
+    """A value a formula can use: numbers as they are, anything else (none, a distribution)
+    as NaN, which the answer shows as null."""
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
+def _numbers(values: list[Any]) -> list[float]:
+    return [_number(v) for v in values]
 
 
 def _clean(series: dict[str, Any]) -> dict[str, Any]:

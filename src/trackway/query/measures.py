@@ -40,12 +40,13 @@ def values_of(metric: Metric, value: Compiled | None, view: ShardView) -> Any:
     return numbers_of(vector)
 
 
-def rank(metric: Metric, shards: list[_Shard], n_labels: int) -> F64:
-    """Per global segment: distinct users for unique-like measures, else events."""
+def rank(metric: Metric, shards: list[_Shard], n_labels: int, m: int) -> F64:
+    """Per global segment, for metric ``m``: distinct users for unique-like measures, else
+    events."""
     total = np.zeros(n_labels, np.float64)
     by_users = metric.measure in UNIQUE_MEASURES or metric.measure.startswith("per_user")
     for shard in shards:
-        codes = np.where(shard.metric_buckets[0] >= 0, shard.segments.codes, -1).astype(np.int32)
+        codes = np.where(shard.metric_buckets[m] >= 0, shard.segments.codes, -1).astype(np.int32)
         counts, uniques = kernels.segment_uniques(shard.users, codes, n_labels)
         total += uniques if by_users else counts
     return total
@@ -72,16 +73,19 @@ def measure(
         return _active(inputs, WINDOWS[kind], width, offset_days, day_grid, grid)
     if kind in ("total", "unique", "per_user_avg"):
         counts, uniques, uniques_total = _sum_parts(
-            kernels.count_and_uniques(u, b, s, width, n_buckets) for u, b, s in inputs
+            (kernels.count_and_uniques(u, b, s, width, n_buckets) for u, b, s in inputs),
+            [np.zeros((width, n_buckets), np.int64)] * 2 + [np.zeros(width, np.int64)],
         )
         if kind == "total":
-            values = _accumulate(counts.astype(np.float64), spec)
+            values = _accumulate(counts, spec)
             return values, [int(t) for t in counts.sum(axis=1)]
         if kind == "unique":
             if spec.cumulative or spec.rolling:
                 window = n_buckets if spec.cumulative else int(spec.rolling or 1)
-                return _windowed(inputs, window, width, n_buckets), [int(t) for t in uniques_total]
-            return uniques.astype(np.float64), [int(t) for t in uniques_total]
+                return _windowed(inputs, window, width, n_buckets).astype(np.int64), [
+                    int(t) for t in uniques_total
+                ]
+            return uniques, [int(t) for t in uniques_total]
         with np.errstate(divide="ignore", invalid="ignore"):
             return counts / np.where(uniques == 0, np.nan, uniques), [
                 float(c / u) if u else None
@@ -94,14 +98,15 @@ def measure(
     return _numeric(kind, spec, shards, m, width, n_buckets)
 
 
-def _sum_parts(parts: Any) -> Any:
+def _sum_parts(parts: Any, empty: list[Any]) -> Any:
+    """Shard partials added up; ``empty`` when there are no shards."""
     total = None
     for part in parts:
         total = list(part) if total is None else [a + b for a, b in zip(total, part, strict=True)]
-    return total
+    return empty if total is None else total
 
 
-def _accumulate(values: F64, spec: InsightsSpec) -> F64:
+def _accumulate(values: Any, spec: InsightsSpec) -> Any:
     if spec.cumulative:
         return np.cumsum(values, axis=1)
     if spec.rolling:
@@ -129,6 +134,10 @@ def _active(
     """Users active in the trailing window of each day; a bucket longer than a day shows the
     average of its days."""
     daily = _windowed(inputs, window, width, len(day_grid))[:, offset_days:]
+    if grid.unit in ("minute", "hour"):
+        # A bucket shorter than a day shows the value of the day it falls in.
+        day_of_bucket = day_grid.index(grid.edges[:-1]) - offset_days
+        return daily[:, day_of_bucket], [float(row.mean()) if row.size else None for row in daily]
     day_starts = day_grid.edges[offset_days:-1]
     bucket_of_day = grid.index(day_starts)
     n_buckets = len(grid)

@@ -59,8 +59,11 @@ def local_segments(vectors: list[Vector], breakdowns: list[Breakdown], rows: int
         return parts[0]
     # Several breakdowns: combine the codes, then label each combination that occurs.
     combined = np.zeros(rows, np.int64)
+    missing = np.zeros(rows, bool)
     for part in parts:
         combined = combined * (len(part.labels) + 1) + (part.codes.astype(np.int64) + 1)
+        missing |= part.codes < 0  # a row outside any numeric bucket has no segment
+    combined[missing] = -1
     unique, codes = np.unique(combined, return_inverse=True)
     labels: list[str] = []
     for combination in unique.tolist():
@@ -70,7 +73,11 @@ def local_segments(vectors: list[Vector], breakdowns: list[Breakdown], rows: int
             rest, code = divmod(rest, len(part.labels) + 1)
             names.append("" if code == 0 else part.labels[code - 1].as_py())
         labels.append(SEPARATOR.join(reversed(names)))
-    return LocalSegments(codes.astype(np.int32), pa.array(labels, pa.string()))
+    local: I32 = codes.astype(np.int32)
+    if len(unique) and unique[0] == -1:  # the missing rows' "combination"
+        local -= 1
+        labels = labels[1:]
+    return LocalSegments(local, pa.array(labels, pa.string()))
 
 
 def _codes(vector: Vector, breakdown: Breakdown) -> LocalSegments:

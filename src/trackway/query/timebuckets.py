@@ -72,42 +72,53 @@ def buckets(
         raise PayloadError(
             f"Expected `to_date` on or after `from_date`, got {to_date} before {from_date}"
         )
+    try:
+        first_ms, end_ms = day_range(from_date, to_date, tz)
+    except (OverflowError, ValueError):
+        raise PayloadError("Expected dates between 0001-01-02 and 9999-12-30") from None
+    if unit in ("minute", "hour"):
+        return _sub_day(first_ms, end_ms, unit, tz, max_buckets)
     end = datetime.combine(to_date + timedelta(days=1), datetime.min.time(), tz)
     local = _floor(datetime.combine(from_date, datetime.min.time()), unit)
     starts: list[datetime] = []
-    while True:
-        aware = local.replace(tzinfo=tz)
-        if aware >= end:
-            break
-        starts.append(aware)
+    while local.replace(tzinfo=tz) < end:
+        starts.append(local.replace(tzinfo=tz))
         if len(starts) > max_buckets:
-            raise PayloadError(
-                f"Expected at most {max_buckets} {unit} buckets; narrow the range or use a larger unit"
-            )
+            raise PayloadError(f"Expected at most {max_buckets} {unit} buckets; narrow the range")
         local = _next(local, unit)
-    edges = [max(_ms(s), _ms(datetime.combine(from_date, datetime.min.time(), tz))) for s in starts]
-    edges.append(_ms(end))
-    # Sub-day units step in UTC so that a repeated local hour at a DST change is not lost.
-    if unit in ("minute", "hour"):
-        step = 60_000 if unit == "minute" else 3_600_000
-        first, last = edges[0], edges[-1]
-        edges = [*range(first - first % step, last, step), last]
-        edges[0] = max(edges[0], first)
-        if len(edges) - 1 > max_buckets:
-            raise PayloadError(
-                f"Expected at most {max_buckets} {unit} buckets; narrow the range or use a larger unit"
-            )
-        moments = [datetime.fromtimestamp(e / 1000, tz) for e in edges[:-1]]
-        plain = [_label(m, unit) for m in moments]
-        # The hour repeated when clocks go back gets its UTC offset, so labels stay unique.
-        repeated = {label for label, seen in Counter(plain).items() if seen > 1}
-        labels = tuple(
-            f"{label}{m.strftime('%z')}" if label in repeated else label
-            for label, m in zip(plain, moments, strict=True)
+    edges = [max(_ms(s), first_ms) for s in starts] + [end_ms]
+    return Buckets(unit, np.array(edges, np.int64), tuple(_label(s, unit) for s in starts))
+
+
+def _sub_day(first_ms: int, end_ms: int, unit: str, tz: ZoneInfo, max_buckets: int) -> Buckets:
+    """Minutes and hours of the local wall clock. Every zone's offset is a whole number of
+    quarter hours, so local hours start at UTC quarter hours: walk those and start a bucket
+    whenever the local hour (or the offset, when clocks go back) changes."""
+    step = 60_000 if unit == "minute" else 3_600_000
+    if (end_ms - first_ms) // step > max_buckets:
+        raise PayloadError(
+            f"Expected at most {max_buckets} {unit} buckets; narrow the range or use a larger unit"
         )
+    if unit == "minute":
+        edges = list(range(first_ms, end_ms, step))
     else:
-        labels = tuple(_label(s, unit) for s in starts)
-    return Buckets(unit, np.array(edges, np.int64), labels)
+        edges = []
+        previous = None
+        for moment_ms in range(first_ms, end_ms, 900_000):
+            local = datetime.fromtimestamp(moment_ms / 1000, tz)
+            key = (local.date(), local.hour, local.utcoffset())
+            if key != previous:
+                edges.append(moment_ms)
+                previous = key
+    moments = [datetime.fromtimestamp(e / 1000, tz) for e in edges]
+    plain = [_label(m, unit) for m in moments]
+    # The hour repeated when clocks go back gets its UTC offset, so labels stay unique.
+    repeated = {label for label, seen in Counter(plain).items() if seen > 1}
+    labels = tuple(
+        f"{label}{m.strftime('%z')}" if label in repeated else label
+        for label, m in zip(plain, moments, strict=True)
+    )
+    return Buckets(unit, np.array([*edges, end_ms], np.int64), labels)
 
 
 def _floor(moment: datetime, unit: str) -> datetime:

@@ -1,0 +1,72 @@
+"""Putting events where the query layer reads them: committed parts of the events table (one
+part per shard and append) and the write-ahead log's uncommitted tail."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from trackway.log import DurableAppender, LogRecord, LogWriter, claim_writer_dir, encode_record
+from trackway.projects import Project, ProjectCatalog
+from trackway.storage.columns import events_to_table
+from trackway.storage.events_table import EventTable
+from trackway.storage.layout import ProjectPaths
+from trackway.storage.scan import EventReader
+
+Event = dict[str, Any]
+
+
+def event(
+    name: str, user: str, time_ms: int, insert_id: str, received_ms: int = 1, **props: Any
+) -> Event:
+    """An event in ingest's normal form."""
+    fixed = {
+        "time": time_ms,
+        "distinct_id": user,
+        "$insert_id": insert_id,
+        "mp_processing_time_ms": received_ms,
+    }
+    return {"event": name, "properties": {**props, **fixed}}
+
+
+def new_project(data_dir: Path) -> Project:
+    return ProjectCatalog(data_dir).create("t")
+
+
+def write_parts(data_dir: Path, project: Project, events: list[Event]) -> None:
+    """One commit of ``events``: a new part in every shard they touch."""
+    if events:
+        table = events_to_table(events, project.shards)
+        EventTable(ProjectPaths(data_dir, project.id).events).append(table, {})
+
+
+def write_tail(data_dir: Path, project: Project, events: list[Event]) -> None:
+    """``events`` as one /track record in the real log, past anything the table holds."""
+    if not events:
+        return
+    directory, lock = claim_writer_dir(data_dir / "log")
+    writer = LogWriter(directory)
+
+    async def append() -> None:
+        appender = DurableAppender(writer)
+        try:
+            await appender.append(encode_record(LogRecord(project.id, "track", 1, events)))
+        finally:
+            await appender.close()
+
+    try:
+        asyncio.run(append())
+    finally:
+        writer.close()
+        lock.close()
+
+
+def store(data_dir: Path, project: Project, batches: list[list[Event]], tail: list[Event]) -> None:
+    for batch in batches:
+        write_parts(data_dir, project, batch)
+    write_tail(data_dir, project, tail)
+
+
+def reader(data_dir: Path) -> EventReader:
+    return EventReader(data_dir, 1 << 28)
