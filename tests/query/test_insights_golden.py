@@ -580,16 +580,6 @@ HOSTILE = [
         "from_date",
         id="mau of the previous period before the first day of time",
     ),
-    pytest.param(
-        {"from_date": "9999-12-01", "to_date": "9999-12-01", "unit": "month"},
-        "to_date",
-        id="the last month of time",
-    ),
-    pytest.param(
-        {"from_date": "9999-11-01", "to_date": "9999-12-01", "unit": "quarter"},
-        "to_date",
-        id="the last quarter of time",
-    ),
     pytest.param({"formulas": [{"name": "F", "expression": "A / Z"}]}, "'Z'", id="unknown letter"),
     pytest.param({"formulas": [{"name": "F", "expression": "A $ 2"}]}, "'$'", id="formula char"),
     pytest.param({"formulas": [{"name": "F", "expression": "A /"}]}, "end", id="formula end"),
@@ -616,6 +606,31 @@ def test_hostile_specs_fail_fast_with_a_user_error(
         run_insights(reader(tmp_path), project, _decode(spec))
     assert time.monotonic() - started < 2.0
     assert fragment in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("fields", "labels"),
+    [
+        pytest.param(
+            {"from_date": "9999-12-01", "to_date": "9999-12-01", "unit": "month"},
+            ["9999-12-01"],
+            id="the last month of time",
+        ),
+        pytest.param(
+            {"from_date": "9999-11-01", "to_date": "9999-12-01", "unit": "quarter"},
+            ["9999-10-01"],
+            id="the last quarter of time",
+        ),
+    ],
+)
+def test_the_last_buckets_of_time_are_computed(
+    tmp_path: Path, fields: dict[str, Any], labels: list[str]
+) -> None:
+    project = new_project(tmp_path)
+    spec = {"metrics": [{"event": "View"}], **fields}
+    result = run_insights(reader(tmp_path), project, _decode(spec))
+    assert result["buckets"] == labels
+    assert result["series"][0]["values"] == [0]
 
 
 def test_the_log_tail_is_read(tmp_path: Path) -> None:

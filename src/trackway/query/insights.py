@@ -73,6 +73,7 @@ class _Shard:
 def run_insights(reader: EventReader, project: Project, spec: InsightsSpec) -> dict[str, Any]:
     _check(spec)
     tz = zone(spec.timezone or project.timezone)
+    _check_reach(spec)
     result = _run(reader, project, spec, spec.from_date, spec.to_date, tz)
     if spec.compare == "previous_period":
         length = (spec.to_date - spec.from_date).days + 1
@@ -86,6 +87,18 @@ def run_insights(reader: EventReader, project: Project, spec: InsightsSpec) -> d
         )
         result["previous"] = {"buckets": previous["buckets"], "series": previous["series"]}
     return result
+
+
+def _check_reach(spec: InsightsSpec) -> None:
+    """The earliest day the report reads (previous period, WAU/MAU look-back) must exist."""
+    back = max((LOOKBACK_DAYS.get(m.measure, 0) for m in spec.metrics), default=0) + 1
+    if spec.compare == "previous_period":
+        back += (spec.to_date - spec.from_date).days + 1
+    if spec.from_date.toordinal() - back < date(1, 1, 2).toordinal():
+        raise PayloadError(
+            f"Expected `from_date` at least {back} days after 0001-01-01 for this report, "
+            f"got {spec.from_date}"
+        )
 
 
 def _check(spec: InsightsSpec) -> None:

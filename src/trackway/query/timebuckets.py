@@ -138,6 +138,8 @@ def _next(moment: datetime, unit: str) -> datetime:
         return moment + timedelta(days=7)
     months = 1 if unit == "month" else 3
     year, month = divmod(moment.month - 1 + months, 12)
+    if moment.year + year > 9999:
+        return datetime.max  # past any range that can be asked for
     return moment.replace(year=moment.year + year, month=month + 1)
 
 
