@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trackway.errors import PayloadError, TooLargeError, UnsupportedEncodingError
 from trackway.ingest.decode import decode_request, parse_params
@@ -120,3 +122,27 @@ def test_an_oversized_payload_is_too_large() -> None:
     body = b"[" + b" " * SETTINGS.max_request_bytes + b"]"
     with pytest.raises(TooLargeError):
         decode("", body, "application/json")
+
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=300),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.dictionaries(st.text(max_size=300), VALUES, max_size=4), min_size=1, max_size=4))
+def test_the_fast_path_is_taken_only_for_flat_short_records(props: list[dict[str, Any]]) -> None:
+    """Deciding on the raw JSON may say "clean" too often, never too rarely."""
+    events = [{"event": "e", "properties": p} for p in props]
+    decoded = decode("", json.dumps(events, ensure_ascii=False).encode(), "application/json")
+    values = [v for p in props for v in p.values()]
+    nested = any(isinstance(v, list | dict) for v in values)
+    long = any(isinstance(v, str) and len(v) > 255 for v in values) or any(
+        len(k) > 255 for p in props for k in p
+    )
+    if nested or long:
+        assert decoded.needs_cleaning

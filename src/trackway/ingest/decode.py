@@ -30,9 +30,9 @@ class Decoded:
     params: dict[str, str]
     items: list[Any]
     payload_bytes: int
-    # False when the raw JSON cannot hold a string over max_string_length: records then skip
-    # the per-value length checks.
-    long_strings: bool = True
+    # False when the raw JSON shows that no record holds a string or name over the length
+    # limit nor a nested value: records then skip the per-value checks.
+    needs_cleaning: bool = True
     # NDJSON lines that are not JSON, by record index (their slot in ``items`` holds None):
     # reported per record while the other lines are kept.
     bad_lines: dict[int, str] = field(default_factory=dict)
@@ -60,9 +60,8 @@ def decode_request(
     if data is None:
         raise PayloadError("Expected a `data` parameter (query string or form body) or a JSON body")
     raw = _data_bytes(data)
-    return Decoded(
-        params, _load_json(raw, "`data`", settings), len(raw), _long_strings(raw, settings)
-    )
+    items = _load_json(raw, "`data`", settings)
+    return Decoded(params, items, len(raw), _needs_cleaning(raw, items, settings))
 
 
 def _decompress(body: bytes, content_encoding: str, settings: Settings) -> bytes:
@@ -87,13 +86,21 @@ def _decompress(body: bytes, content_encoding: str, settings: Settings) -> bytes
     return out
 
 
-def _long_strings(raw: bytes, settings: Settings) -> bool:
-    """Whether the JSON text may hold a string longer than the limit: some run between two
-    quote characters is longer. Escapes are first replaced by two letters, so an escaped quote
-    does not end a run and lengths stay the same; a run between two strings (structure) may
-    also count, which only costs the slow path. Bytes, not characters: never an under-count."""
+def _needs_cleaning(raw: bytes, items: list[Any], settings: Settings) -> bool:
+    """Whether some record may hold a string (or property name) over the length limit or a
+    nested value, judged on the JSON text at C speed; a false "yes" only costs the slow path.
+
+    Long strings: some run between two quote characters is longer than the limit. Escapes
+    are first replaced by two letters, so an escaped quote does not end a run and lengths
+    stay the same; bytes are never fewer than characters. Nesting: each record is an object
+    with a ``properties`` object, so more braces or brackets than that mean nested values (or
+    braces inside strings)."""
+    brackets = 1 if raw.lstrip()[:1] == b"[" else 0
+    if raw.count(b"{") > 2 * len(items) or raw.count(b"[") > brackets:
+        return True
     flat = raw.replace(b"\\\\", b"xx").replace(b'\\"', b"xx")
-    return max(map(len, flat.split(b'"'))) > settings.max_string_length
+    limit = min(settings.max_string_length, settings.max_property_name_length)
+    return max(map(len, flat.split(b'"'))) > limit
 
 
 def _parse_form(raw: bytes, where: str) -> dict[str, str]:
@@ -173,7 +180,7 @@ def _decode_json_body(
     if not ndjson:
         try:
             whole = _as_items(orjson.loads(body), "the body")
-            return Decoded(params, whole, len(body), _long_strings(body, settings))
+            return Decoded(params, whole, len(body), _needs_cleaning(body, whole, settings))
         except orjson.JSONDecodeError as exc:
             if b"\n" not in body.strip():
                 raise PayloadError(f"Expected valid JSON in the body: {exc}") from None
@@ -187,4 +194,4 @@ def _decode_json_body(
         except orjson.JSONDecodeError as exc:
             bad_lines[len(items)] = f"Expected a JSON object on line {line_no}: {exc}"
             items.append(None)
-    return Decoded(params, items, len(body), _long_strings(body, settings), bad_lines)
+    return Decoded(params, items, len(body), _needs_cleaning(body, items, settings), bad_lines)

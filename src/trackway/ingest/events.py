@@ -57,7 +57,7 @@ class EventContext:
     strict: bool
     simplified_id_merge: bool
     ip_distinct_id: str | None = None
-    long_strings: bool = True  # see Decoded.long_strings
+    needs_cleaning: bool = True  # see Decoded.needs_cleaning
 
 
 def event_insert_id(item: object) -> str | None:
@@ -90,7 +90,7 @@ def normalise_event(item: Any, index: int, ctx: EventContext) -> dict[str, Any]:
             f"Expected `properties` to be an object, got {type_name(props)} - at `{where}.properties`",
         )
     settings = ctx.settings
-    props = clean_properties(props, f"{where}.properties", settings, ctx.long_strings)
+    props = clean_properties(props, f"{where}.properties", settings, ctx.needs_cleaning)
     props.pop("token", None)
     props["time"] = _event_time(props.get("time"), where, ctx)
     props["distinct_id"] = _distinct_id(props, where, ctx)

@@ -69,7 +69,7 @@ def prepare(
         settings,
         strict=flag(params, "strict", default=endpoint == "import"),
         ip_id=_ip_distinct_id(client_ip) if flag(params, "ip") else None,
-        long_strings=decoded.long_strings,
+        needs_cleaning=decoded.needs_cleaning,
     )
     for index, item in enumerate(items):
         try:
@@ -134,7 +134,7 @@ class _Contexts:
     settings: Settings
     strict: bool
     ip_id: str | None
-    long_strings: bool
+    needs_cleaning: bool
     _events: dict[int, EventContext] = field(default_factory=dict)
     _last_token: tuple[str, Project] | None = None
 
@@ -162,7 +162,7 @@ class _Contexts:
                 strict=self.strict,
                 simplified_id_merge=project.id_merge == "simplified",
                 ip_distinct_id=self.ip_id,
-                long_strings=self.long_strings,
+                needs_cleaning=self.needs_cleaning,
             )
         return normalise_event(item, index, event_ctx)
 

@@ -7,27 +7,21 @@ from typing import Any
 from trackway.ingest.failures import RecordRejectedError
 from trackway.settings import Settings
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
 
 def clean_properties(
-    props: dict[str, Any], path: str, settings: Settings, long_strings: bool = True
+    props: dict[str, Any], path: str, settings: Settings, needs_cleaning: bool = True
 ) -> dict[str, Any]:
     """Enforce Mixpanel's property limits, truncating over-long strings and names.
 
-    ``long_strings=False`` promises that no string in the request is over the limit (decode
-    checks the raw JSON once). Returns the same dict when nothing needed renaming."""
+    ``needs_cleaning=False`` promises that no value is nested and no string or name is over
+    the limit (decode checks the raw JSON once). Returns the same dict when nothing needed
+    renaming."""
     if len(props) > settings.max_properties:
         raise RecordRejectedError(
             path,
             f"Expected at most {settings.max_properties} properties, got {len(props)} - at `{path}`",
         )
-    # The hot path: flat scalar properties with short names need no per-value Python work.
-    if (
-        not long_strings
-        and set(map(type, props.values())) <= _SCALARS
-        and max(map(len, props), default=0) <= settings.max_property_name_length
-    ):
+    if not needs_cleaning:  # the hot path: flat, short values need no per-value Python work
         return props
     max_len = settings.max_string_length
     long_names = False
