@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Event
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -105,3 +108,48 @@ def logged_items(data_dir: Path) -> list[tuple[int, str, dict[str, Any]]]:
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def send_load(
+    port: int,
+    token: str,
+    name: str,
+    acked: list[str],
+    stop: Event,
+    batch: int = 20,
+    max_batches: int = 400,
+    users: Sequence[str] = tuple(f"u{i}" for i in range(20)),
+) -> None:
+    """A client thread: acknowledged batches of uniquely named events until ``stop`` or the
+    server dies; ``acked`` collects the $insert_ids the server acknowledged."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        for number in range(max_batches):
+            if stop.is_set():
+                return
+            ids = [f"{name}-b{number}-e{i}" for i in range(batch)]
+            events = [
+                {
+                    "event": "Load",
+                    "properties": {
+                        "token": token,
+                        "distinct_id": users[(number + i) % len(users)],
+                        "$insert_id": ident,
+                        "plan": "pro",
+                    },
+                }
+                for i, ident in enumerate(ids)
+            ]
+            connection.request(
+                "POST",
+                "/track?verbose=1",
+                "data=" + quote(dumps(events)),
+                {"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            response = connection.getresponse()
+            if response.status == 200 and b'"status":1' in response.read():
+                acked.extend(ids)
+    except (OSError, http.client.HTTPException):
+        return  # the server died under us: what was acknowledged so far is what counts
+    finally:
+        connection.close()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import http.client
 import threading
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 from tests.live_server import (
-    dumps,
     logged_items,
     make_project,
     running_server,
+    send_load,
     start_server,
     stop_server,
 )
@@ -26,36 +24,6 @@ MAX_BATCHES_PER_CLIENT = 400
 LOAD_SECONDS = 1.5
 
 
-def _client(port: int, token: str, client: int, acked: list[str], stop: threading.Event) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        for batch in range(MAX_BATCHES_PER_CLIENT):
-            if stop.is_set():
-                return
-            ids = [f"c{client}-b{batch}-e{i}" for i in range(BATCH)]
-            events = [
-                {
-                    "event": "Load",
-                    "properties": {"token": token, "distinct_id": f"u{i}", "$insert_id": ident},
-                }
-                for i, ident in enumerate(ids)
-            ]
-            body = "data=" + quote(dumps(events))
-            connection.request(
-                "POST",
-                "/track?verbose=1",
-                body,
-                {"Content-Type": "application/x-www-form-urlencoded"},
-            )
-            response = connection.getresponse()
-            if response.status == 200 and b'"status":1' in response.read():
-                acked.extend(ids)
-    except (OSError, http.client.HTTPException):
-        return  # the server died under us: what was acknowledged so far is what counts
-    finally:
-        connection.close()
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_acknowledged_events_survive_kill_9(tmp_path: Path, workers: int) -> None:
     project = make_project(tmp_path)
@@ -63,7 +31,9 @@ def test_acknowledged_events_survive_kill_9(tmp_path: Path, workers: int) -> Non
     acked: list[list[str]] = [[] for _ in range(CLIENTS)]
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_client, args=(server.port, project.token, c, acked[c], stop))
+        threading.Thread(
+            target=send_load, args=(server.port, project.token, f"c{c}", acked[c], stop)
+        )
         for c in range(CLIENTS)
     ]
     try:

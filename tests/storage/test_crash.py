@@ -3,22 +3,20 @@ acknowledged event exactly once, and no data file a crash left uncommitted survi
 
 from __future__ import annotations
 
-import http.client
 import re
 import threading
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from deltalake import DeltaTable
 
 from tests.live_server import (
     LiveServer,
-    dumps,
     make_project,
     running_server,
+    send_load,
     start_server,
     stop_server,
 )
@@ -33,42 +31,6 @@ LOAD_SECONDS = 1.5
 USERS = [f"user-{i}" for i in range(16)]  # every shard of 8 gets some
 # Compaction names its parts part-<uuid4>-c000; Delta writers name theirs part-00000-<uuid>.
 COMPACTED_PART = re.compile(r"part-[0-9a-f]{8}-[0-9a-f]{4}-")
-
-
-def _client(
-    port: int, token: str, name: str, batch: int, acked: list[str], stop: threading.Event
-) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        for number in range(100_000):
-            if stop.is_set():
-                return
-            ids = [f"{name}-b{number}-e{i}" for i in range(batch)]
-            events = [
-                {
-                    "event": "Load",
-                    "properties": {
-                        "token": token,
-                        "distinct_id": USERS[(number + i) % len(USERS)],
-                        "$insert_id": ident,
-                        "plan": "pro",
-                    },
-                }
-                for i, ident in enumerate(ids)
-            ]
-            connection.request(
-                "POST",
-                "/track?verbose=1",
-                "data=" + quote(dumps(events)),
-                {"Content-Type": "application/x-www-form-urlencoded"},
-            )
-            response = connection.getresponse()
-            if response.status == 200 and b'"status":1' in response.read():
-                acked.extend(ids)
-    except (OSError, http.client.HTTPException):
-        return  # the server died under us: what was acknowledged so far is what counts
-    finally:
-        connection.close()
 
 
 def uncommitted_files(data_dir: Path) -> set[Path]:
@@ -106,7 +68,9 @@ def load_then_kill(
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=_client, args=(server.port, project.token, f"c{c}", batch, acked[c], stop)
+            target=send_load,
+            args=(server.port, project.token, f"c{c}", acked[c], stop),
+            kwargs={"batch": batch, "max_batches": 100_000, "users": USERS},
         )
         for c in range(clients)
     ]
