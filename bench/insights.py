@@ -8,10 +8,10 @@ process (``--worker``), so engines never share a process, an allocator or a thre
   untimed, then ``--runs`` times timed; the median is reported.
 - **cold**: one fresh worker per run, with the files already in the OS cache (one untimed
   cold run goes first). The timer covers opening the data and the query, not imports or the
-  engine's own start-up (a ``SELECT 1`` that touches no data runs before the timer).
+  engine's own start-up (see ``_start_engine``), which is reported apart.
 
-Modes per peer: *memory* (a table built once in the process: DuckDB from Arrow, chDB
-``ENGINE = Memory``), *parquet* (``read_parquet`` / ``file(..., Parquet)`` on the same rows,
+Modes per peer: *memory* (a table built once in the process from the Parquet file: DuckDB
+``CREATE TABLE``, chDB ``ENGINE = Memory``), *parquet* (``read_parquet`` / ``file(..., Parquet)`` on the same rows,
 zstd, 128k-row groups), and, cold only, *native* (the engine's own database on disk:
 a DuckDB file, a chDB MergeTree). trackway warm is a second call on the same
 ``EventReader`` (decoded columns cached) and is compared with the peers' warm memory; trackway
@@ -79,7 +79,7 @@ class Query:
     title: str
     duckdb: str  # SQL with {src} for the table or the Parquet reader
     chdb: str
-    spec: Callable[[], InsightsSpec]
+    spec: InsightsSpec
     answer: Callable[[dict[str, Any]], list[Any]]  # trackway result -> canonical rows
 
 
@@ -89,14 +89,6 @@ _RANGE = f"time >= {START_MS} AND time < {END_MS}"
 def _spec(**fields: Any) -> InsightsSpec:
     last = FIRST_DAY + timedelta(days=DAYS - 1)
     return InsightsSpec(from_date=FIRST_DAY, to_date=last, unit="day", **fields)
-
-
-def _metric(**fields: Any) -> Metric:
-    return Metric(**fields)
-
-
-def _breakdown(name: str) -> Breakdown:
-    return Breakdown(property=name)
 
 
 def _series(result: dict[str, Any], metric: str) -> list[dict[str, Any]]:
@@ -149,7 +141,7 @@ QUERIES = (
         f" WHERE event = 'Page View' AND {_RANGE} GROUP BY day ORDER BY day",
         f"SELECT intDiv(time, {DAY_MS}) AS day, count() FROM {{src}}"
         f" WHERE event = 'Page View' AND {_RANGE} GROUP BY day ORDER BY day",
-        lambda: _spec(metrics=[_metric(event="Page View", measure="total")]),
+        _spec(metrics=[Metric(event="Page View", measure="total")]),
         _q1_answer,
     ),
     Query(
@@ -159,9 +151,9 @@ QUERIES = (
         f" WHERE event = 'Page View' AND {_RANGE} GROUP BY day, browser ORDER BY day, browser",
         f"SELECT intDiv(time, {DAY_MS}) AS day, browser, uniqExact(user_id) FROM {{src}}"
         f" WHERE event = 'Page View' AND {_RANGE} GROUP BY day, browser ORDER BY day, browser",
-        lambda: _spec(
-            metrics=[_metric(event="Page View", measure="unique")],
-            breakdowns=[_breakdown("browser")],
+        _spec(
+            metrics=[Metric(event="Page View", measure="unique")],
+            breakdowns=[Breakdown(property="browser")],
             limit=10,
         ),
         _q2_answer,
@@ -175,8 +167,10 @@ QUERIES = (
         f"SELECT product_id, uniqExact(user_id) AS users FROM {{src}}"
         f" WHERE product_id IS NOT NULL AND {_RANGE}"
         " GROUP BY product_id ORDER BY users DESC, product_id LIMIT 100",
-        lambda: _spec(
-            metrics=[_metric(measure="unique")], breakdowns=[_breakdown("product_id")], limit=100
+        _spec(
+            metrics=[Metric(measure="unique")],
+            breakdowns=[Breakdown(property="product_id")],
+            limit=100,
         ),
         _q3_answer,
     ),
@@ -187,10 +181,10 @@ QUERIES = (
         f" WHERE event = 'Purchase' AND price IS NOT NULL AND {_RANGE} GROUP BY day ORDER BY day",
         f"SELECT intDiv(time, {DAY_MS}) AS day, sum(price), avg(price) FROM {{src}}"
         f" WHERE event = 'Purchase' AND price IS NOT NULL AND {_RANGE} GROUP BY day ORDER BY day",
-        lambda: _spec(
+        _spec(
             metrics=[
-                _metric(event="Purchase", measure="sum", property="price"),
-                _metric(event="Purchase", measure="avg", property="price"),
+                Metric(event="Purchase", measure="sum", property="price"),
+                Metric(event="Purchase", measure="avg", property="price"),
             ]
         ),
         _q4_answer,
@@ -393,7 +387,7 @@ def _trackway_runner(data_dir: Path) -> Runner:
     (project,) = ProjectCatalog(data_dir).all()
 
     def run(query: Query) -> list[Any]:
-        return query.answer(run_insights(reader, project, query.spec()))
+        return query.answer(run_insights(reader, project, query.spec))
 
     return run
 
@@ -736,6 +730,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": {"before": load_before, "after": os.getloadavg()},
         "data": data,
         "versions": _versions(),
+        "commit": _commit(),
         "timings": summary,
         "checks": checks,
         "answers": {
@@ -750,6 +745,20 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=1))
     print(f"\nwrote {args.out}")
     return 0 if all(c["match"] for c in checks.values()) else 1
+
+
+def _commit() -> dict[str, Any]:
+    """The commit measured, and the files changed since (others edit while benches run)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return {
+        "head": git("rev-parse", "HEAD"),
+        "changed": git("status", "--porcelain", "src").splitlines(),
+    }
 
 
 def _versions() -> dict[str, str]:

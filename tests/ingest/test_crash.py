@@ -19,8 +19,6 @@ from tests.live_server import (
 )
 
 CLIENTS = 4
-BATCH = 20
-MAX_BATCHES_PER_CLIENT = 400
 LOAD_SECONDS = 1.5
 
 
