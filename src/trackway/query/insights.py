@@ -199,24 +199,21 @@ def _resolve_auto_buckets(
 def _recode_segments(
     reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[_Shard]
 ) -> tuple[list[list[str]], int, int]:
-    """Give every row its global segment code, then the shown segments codes 0..N-1 and all
-    other segments the code N (``$other``). Returns the labels, how many segments have data,
-    and how many are shown."""
+    """Give the rows of the shown segments codes 0..N-1 and all other segments' rows the code
+    N (``$other``). Shards rank their local segments; the ranks add up under the global
+    labels, so each row is recoded once, in one table lookup. Returns the labels, how many
+    segments have data, and how many are shown."""
     remaps, labels = _unified(reader, scans, spec, shards)
-    for shard, remap in zip(shards, remaps, strict=True):
-        codes = shard.segments.codes
-        global_codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1).astype(np.int32)
-        shard.segments = LocalSegments(global_codes, labels)
-    shown, n_segments = _choose_segments(spec, shards, labels)
-    segment_labels = [_split(labels[i].as_py()) for i in shown]
+    shown, n_segments = _choose_segments(spec, shards, remaps, labels)
+    segment_labels = [_split(labels[int(i)].as_py()) for i in shown]
     if n_segments > len(shown):
         segment_labels.append([OTHER])
     recode = np.full(len(labels), len(shown), np.int32)
     recode[shown] = np.arange(len(shown), dtype=np.int32)
-    for shard in shards:
-        codes = shard.segments.codes
-        shown_codes = np.where(codes >= 0, recode[np.maximum(codes, 0)], -1).astype(np.int32)
-        shard.segments = LocalSegments(shown_codes, labels)
+    for shard, remap in zip(shards, remaps, strict=True):
+        # Index -1 (a row without a segment) reads the appended -1.
+        lookup = np.append(recode[remap], np.int32(-1)).astype(np.int32)
+        shard.segments = LocalSegments(lookup[shard.segments.codes], labels)
     return segment_labels, n_segments, len(shown)
 
 
@@ -342,20 +339,35 @@ def _event_mask(event_names: Any, metric: Metric, rows: int) -> npt.NDArray[np.b
 
 
 def _choose_segments(
-    spec: InsightsSpec, shards: list[_Shard], labels: pa.Array
+    spec: InsightsSpec, shards: list[_Shard], remaps: list[npt.NDArray[np.int32]], labels: pa.Array
 ) -> tuple[npt.NDArray[np.int64], int]:
     """The segments to show and how many have data in some metric: ranked on the first
     metric over the whole range, ties (and segments only later metrics have) in label order."""
     n_labels = len(labels)
-    ranking = measures.rank(spec.metrics[0], shards, n_labels, 0)
-    presence = ranking.copy()
-    for m in range(1, len(spec.metrics)):
-        presence += measures.rank(spec.metrics[m], shards, n_labels, m)
+
+    def local_ranks(shard: _Shard) -> list[npt.NDArray[np.float64]]:
+        local = len(shard.segments.labels)
+        return [measures.rank(metric, [shard], local, m) for m, metric in enumerate(spec.metrics)]
+
+    ranking = np.zeros(n_labels)
+    presence = np.zeros(n_labels)
+    for ranks, remap in zip(_POOL.map(local_ranks, shards), remaps, strict=True):
+        ranking += np.bincount(remap, weights=ranks[0], minlength=n_labels)
+        for counted in ranks[1:]:
+            presence += np.bincount(remap, weights=counted, minlength=n_labels)
+    presence += ranking
     present = np.flatnonzero(presence > 0)
-    table = pa.table({"rank": ranking[present], "label": labels.take(pa.array(present))})
+    wanted = spec.segment_offset + spec.limit
+    if len(present) > 4 * wanted:
+        # Only the segments that can make the page are sorted: the top ranks, ties included.
+        threshold = np.partition(ranking[present], len(present) - wanted)[len(present) - wanted]
+        candidates = present[ranking[present] >= threshold]
+    else:
+        candidates = present
+    table = pa.table({"rank": ranking[candidates], "label": labels.take(pa.array(candidates))})
     order = pc.sort_indices(table, sort_keys=[("rank", "descending"), ("label", "ascending")])
-    ranked = present[np.asarray(order.to_numpy(zero_copy_only=False), np.int64)]
-    return ranked[spec.segment_offset : spec.segment_offset + spec.limit], len(ranked)
+    ranked = candidates[np.asarray(order.to_numpy(zero_copy_only=False), np.int64)]
+    return ranked[spec.segment_offset : wanted], len(present)
 
 
 def _split(label: str) -> list[str]:
