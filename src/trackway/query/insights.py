@@ -13,8 +13,6 @@ except exact percentiles and distinct counts, which merge the shards' values.
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -30,6 +28,7 @@ from trackway.projects import Project
 from trackway.query import measures
 from trackway.query.expr import Compiled, compile_expression
 from trackway.query.formula import compile_formula
+from trackway.query.pool import POOL
 from trackway.query.segments import (
     OTHER,
     SEPARATOR,
@@ -47,7 +46,6 @@ from trackway.storage.scan import EventReader, property_columns
 
 MAX_METRICS = 26
 LOOKBACK_DAYS = {"wau": 6, "mau": 29}
-_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="trackway-query")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +141,7 @@ def _run(
     scans = reader.scan(project, sorted(columns), (scan_start, scan_end))
     views = [ShardView(s, columns_of, reader.cache) for s in scans]
     spec = _resolve_auto_buckets(spec, compiled, views)
-    shards = list(_POOL.map(lambda v: _prepare(v, spec, compiled, grid, day_grid), views))
+    shards = list(POOL.map(lambda v: _prepare(v, spec, compiled, grid, day_grid), views))
     names = [m.name or chr(ord("A") + i) for i, m in enumerate(spec.metrics)]
     if spec.breakdowns:
         segment_labels, n_segments, shown_count = _recode_segments(reader, scans, spec, shards)
@@ -351,7 +349,7 @@ def _choose_segments(
 
     ranking = np.zeros(n_labels)
     presence = np.zeros(n_labels)
-    for ranks, remap in zip(_POOL.map(local_ranks, shards), remaps, strict=True):
+    for ranks, remap in zip(POOL.map(local_ranks, shards), remaps, strict=True):
         ranking += np.bincount(remap, weights=ranks[0], minlength=n_labels)
         for counted in ranks[1:]:
             presence += np.bincount(remap, weights=counted, minlength=n_labels)

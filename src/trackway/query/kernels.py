@@ -133,3 +133,30 @@ def active_days(users: I64, days: I32, n_days: int, window: int) -> I64:
             covered = max(covered, last)
         start = end
     return out
+
+
+@njit(nogil=True, cache=True)
+def group_stats(
+    buckets: I32,
+    segments: I32,
+    valid: npt.NDArray[np.bool_],
+    values: F64,
+    width: int,
+    n_buckets: int,
+) -> tuple[F64, I64, F64, F64]:
+    """Sum, count, min and max of the valid values per (segment, bucket), in one pass."""
+    sums = np.zeros((width, n_buckets), np.float64)
+    counts = np.zeros((width, n_buckets), np.int64)
+    mins = np.full((width, n_buckets), np.inf)
+    maxes = np.full((width, n_buckets), -np.inf)
+    for i in range(len(values)):
+        b = buckets[i]
+        s = segments[i]
+        if b < 0 or s < 0 or not valid[i]:
+            continue
+        v = values[i]
+        sums[s, b] += v
+        counts[s, b] += 1
+        mins[s, b] = min(mins[s, b], v)
+        maxes[s, b] = max(maxes[s, b], v)
+    return sums, counts, mins, maxes

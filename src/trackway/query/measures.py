@@ -13,6 +13,7 @@ import pyarrow as pa
 from trackway.errors import PayloadError
 from trackway.query import kernels
 from trackway.query.expr import Compiled, Tag
+from trackway.query.pool import POOL
 from trackway.query.segments import numbers_of, unify
 from trackway.query.shard_view import ShardView
 from trackway.query.spec import UNIQUE_MEASURES, InsightsSpec, Metric
@@ -73,7 +74,9 @@ def measure(
         return _active(inputs, WINDOWS[kind], width, offset_days, day_grid, grid)
     if kind in ("total", "unique", "per_user_avg"):
         counts, uniques, uniques_total = _sum_parts(
-            (kernels.count_and_uniques(u, b, s, width, n_buckets) for u, b, s in inputs),
+            POOL.map(
+                lambda i: kernels.count_and_uniques(i[0], i[1], i[2], width, n_buckets), inputs
+            ),
             [np.zeros((width, n_buckets), np.int64)] * 2 + [np.zeros(width, np.int64)],
         )
         if kind == "total":
@@ -187,20 +190,27 @@ def _bucket_label(i: int) -> str:
 def _numeric(
     kind: str, spec: InsightsSpec, shards: list[_Shard], m: int, width: int, n_buckets: int
 ) -> tuple[F64, list[Any]]:
-    groups, values = _group_values(shards, m, n_buckets)
-    size = width * n_buckets
-    whole = groups // n_buckets
     if kind in QUANTILES:
+        groups, values = _group_values(shards, m, n_buckets)
         q = QUANTILES[kind]
-        per_bucket = _group_quantile(groups, values, q, size).reshape(width, n_buckets)
-        totals = _group_quantile(whole, values, q, width)
+        per_bucket = _group_quantile(groups, values, q, width * n_buckets).reshape(width, n_buckets)
+        totals = _group_quantile(groups // n_buckets, values, q, width)
         return per_bucket, [None if np.isnan(t) else float(t) for t in totals]
-    sums: F64 = (
-        np.bincount(groups, weights=values, minlength=size)
-        .astype(np.float64)
-        .reshape(width, n_buckets)
+    stats = list(
+        POOL.map(
+            lambda shard: kernels.group_stats(
+                shard.metric_buckets[m],
+                shard.segments.codes,
+                shard.metric_values[m][0],
+                shard.metric_values[m][1],
+                width,
+                n_buckets,
+            ),
+            shards,
+        )
     )
-    counts = np.bincount(groups, minlength=size).reshape(width, n_buckets)
+    sums = np.sum([st[0] for st in stats], axis=0) if stats else np.zeros((width, n_buckets))
+    counts = np.sum([st[1] for st in stats], axis=0) if stats else np.zeros((width, n_buckets))
     if kind == "sum":
         return _accumulate(sums, spec), [float(t) for t in sums.sum(axis=1)]
     if kind == "avg":
@@ -209,14 +219,15 @@ def _numeric(
             return sums / np.where(counts == 0, np.nan, counts), [
                 None if np.isnan(t) else float(t) for t in totals
             ]
-    pick = np.minimum if kind == "min" else np.maximum
-    start = np.inf if kind == "min" else -np.inf
-    extremes = np.full(size, start)
-    pick.at(extremes, groups, values)
-    extremes[np.isinf(extremes)] = np.nan
-    grid = extremes.reshape(width, n_buckets)
-    totals_array = np.fmin.reduce(grid, axis=1) if kind == "min" else np.fmax.reduce(grid, axis=1)
-    return grid, [None if np.isnan(t) else float(t) for t in totals_array]
+    if not stats:
+        return np.full((width, n_buckets), np.nan), [None] * width
+    if kind == "min":
+        grid = np.min([st[2] for st in stats], axis=0)
+    else:
+        grid = np.max([st[3] for st in stats], axis=0)
+    grid[np.isinf(grid)] = np.nan
+    extreme = np.fmin.reduce(grid, axis=1) if kind == "min" else np.fmax.reduce(grid, axis=1)
+    return grid, [None if np.isnan(t) else float(t) for t in extreme]
 
 
 def _group_values(
