@@ -39,7 +39,7 @@ from trackway.query.segments import (
     string_segments,
     unify,
 )
-from trackway.query.shard_view import ShardView
+from trackway.query.shard_view import PreparedShard, ShardView
 from trackway.query.spec import PROPERTY_MEASURES, InsightsSpec, Metric
 from trackway.query.timebuckets import Buckets, buckets, day_range, zone
 from trackway.storage.scan import EventReader, property_columns
@@ -54,18 +54,6 @@ class _Compiled:
     metric_where: list[Compiled | None]
     metric_values: list[Compiled | None]
     breakdowns: list[Compiled]
-
-
-@dataclass(slots=True)
-class _Shard:
-    """One shard's rows reduced to what the measures need."""
-
-    view: ShardView
-    users: npt.NDArray[np.int64]
-    days: npt.NDArray[np.int32]  # day index from the scan start, for dau/wau/mau
-    metric_buckets: list[npt.NDArray[np.int32]]  # per metric: bucket or -1
-    metric_values: list[Any]  # per metric: (valid, numbers) or segment keys for distinct
-    segments: LocalSegments
 
 
 def run_insights(reader: EventReader, project: Project, spec: InsightsSpec) -> dict[str, Any]:
@@ -195,7 +183,7 @@ def _resolve_auto_buckets(
 
 
 def _recode_segments(
-    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[_Shard]
+    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[PreparedShard]
 ) -> tuple[list[list[str]], int, int]:
     """Give the rows of the shown segments codes 0..N-1 and all other segments' rows the code
     N (``$other``). Shards rank their local segments; the ranks add up under the global
@@ -216,7 +204,7 @@ def _recode_segments(
 
 
 def _unified(
-    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[_Shard]
+    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[PreparedShard]
 ) -> Any:
     """Global segment codes; kept across queries while every shard's rows stay the same."""
     keys = [s.key for s in scans]
@@ -268,7 +256,7 @@ def _properties(spec: InsightsSpec, compiled: _Compiled) -> set[str]:
 
 def _prepare(
     view: ShardView, spec: InsightsSpec, compiled: _Compiled, grid: Buckets, day_grid: Buckets
-) -> _Shard:
+) -> PreparedShard:
     rows = view.rows
     base = np.ones(rows, bool) if compiled.where is None else compiled.where.filter_mask(view, rows)
     bucket_of_row = _bucket_index(view, grid)
@@ -289,7 +277,7 @@ def _prepare(
     segments = view.cached(
         ("segments", _breakdown_key(spec)), lambda: _segments(view, spec, compiled), _segments_bytes
     )
-    return _Shard(view, view.users, day_of_row, metric_buckets, metric_values, segments)
+    return PreparedShard(view, view.users, day_of_row, metric_buckets, metric_values, segments)
 
 
 def _bucket_index(view: ShardView, grid: Buckets) -> npt.NDArray[np.int32]:
@@ -337,13 +325,16 @@ def _event_mask(event_names: Any, metric: Metric, rows: int) -> npt.NDArray[np.b
 
 
 def _choose_segments(
-    spec: InsightsSpec, shards: list[_Shard], remaps: list[npt.NDArray[np.int32]], labels: pa.Array
+    spec: InsightsSpec,
+    shards: list[PreparedShard],
+    remaps: list[npt.NDArray[np.int32]],
+    labels: pa.Array,
 ) -> tuple[npt.NDArray[np.int64], int]:
     """The segments to show and how many have data in some metric: ranked on the first
     metric over the whole range, ties (and segments only later metrics have) in label order."""
     n_labels = len(labels)
 
-    def local_ranks(shard: _Shard) -> list[npt.NDArray[np.float64]]:
+    def local_ranks(shard: PreparedShard) -> list[npt.NDArray[np.float64]]:
         local = len(shard.segments.labels)
         return [measures.rank(metric, [shard], local, m) for m, metric in enumerate(spec.metrics)]
 

@@ -4,7 +4,7 @@ percentiles and distinct counts, which merge the shards' values exactly."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,12 +15,9 @@ from trackway.query import kernels
 from trackway.query.expr import Compiled, Tag
 from trackway.query.pool import POOL
 from trackway.query.segments import numbers_of, unify
-from trackway.query.shard_view import ShardView
+from trackway.query.shard_view import PreparedShard, ShardView
 from trackway.query.spec import UNIQUE_MEASURES, InsightsSpec, Metric
 from trackway.query.timebuckets import Buckets
-
-if TYPE_CHECKING:
-    from trackway.query.insights import _Shard
 
 F64 = npt.NDArray[np.float64]
 QUANTILES = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
@@ -41,7 +38,7 @@ def values_of(metric: Metric, value: Compiled | None, view: ShardView) -> Any:
     return numbers_of(vector)
 
 
-def rank(metric: Metric, shards: list[_Shard], n_labels: int, m: int) -> F64:
+def rank(metric: Metric, shards: list[PreparedShard], n_labels: int, m: int) -> F64:
     """Per global segment, for metric ``m``: distinct users for unique-like measures, else
     events."""
     total = np.zeros(n_labels, np.float64)
@@ -56,7 +53,7 @@ def rank(metric: Metric, shards: list[_Shard], n_labels: int, m: int) -> F64:
 def measure(
     metric: Metric,
     spec: InsightsSpec,
-    shards: list[_Shard],
+    shards: list[PreparedShard],
     m: int,
     width: int,
     n_buckets: int,
@@ -188,7 +185,7 @@ def _bucket_label(i: int) -> str:
 
 
 def _numeric(
-    kind: str, spec: InsightsSpec, shards: list[_Shard], m: int, width: int, n_buckets: int
+    kind: str, spec: InsightsSpec, shards: list[PreparedShard], m: int, width: int, n_buckets: int
 ) -> tuple[F64, list[Any]]:
     if kind in QUANTILES:
         groups, values = _group_values(shards, m, n_buckets)
@@ -231,7 +228,7 @@ def _numeric(
 
 
 def _group_values(
-    shards: list[_Shard], m: int, n_buckets: int
+    shards: list[PreparedShard], m: int, n_buckets: int
 ) -> tuple[npt.NDArray[np.int64], F64]:
     groups = []
     values = []
@@ -264,7 +261,9 @@ def _group_quantile(groups: npt.NDArray[np.int64], values: F64, q: float, size: 
     return out
 
 
-def _distinct(shards: list[_Shard], m: int, width: int, n_buckets: int) -> tuple[F64, list[Any]]:
+def _distinct(
+    shards: list[PreparedShard], m: int, width: int, n_buckets: int
+) -> tuple[F64, list[Any]]:
     remaps, _ = unify([_labels(shard.metric_values[m]) for shard in shards])
     pairs = []
     for shard, remap in zip(shards, remaps, strict=True):
