@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from trackway.storage.tail import LogTail
 # What deduplication and ordering need, whatever the query asks for.
 _KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
 _EVENT_KINDS = ("track", "import")
+_READERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="trackway-scan")
 TimeRange = tuple[int, int]
 
 
@@ -125,12 +127,12 @@ class EventReader:
         tail = self._tail_table(project, snapshot) if as_of is None else None
         deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
         wanted = range(project.shards) if shards is None else shards
-        out = []
-        for shard in wanted:
+
+        def one(shard: int) -> ShardScan | None:
             parts = snapshot.parts([shard], time_range) if snapshot is not None else []
             shard_tail = _shard_rows(tail, shard)
             if not parts and shard_tail is None:
-                continue
+                return None
             columns_of_shard = self._scan_shard(
                 snapshot, parts, shard_tail, columns, time_range, deletions
             )
@@ -142,8 +144,10 @@ class EventReader:
                     time_range,
                     len(deletions.all()),
                 )
-            out.append(ShardScan(shard, columns_of_shard, stable))
-        return out
+            return ShardScan(shard, columns_of_shard, stable)
+
+        # Shards decode in parallel: Parquet reading and Arrow kernels release the GIL.
+        return [found for found in _READERS.map(one, wanted) if found is not None]
 
     def _scan_shard(
         self,
@@ -216,15 +220,17 @@ class EventReader:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        path = root / part.path
-        schema = pq.read_schema(path)
         if column == "shard":
             array: pa.Array = pa.array(np.full(part.rows, part.shard, np.int16))
-        elif column in schema.names:
-            array = pq.read_table(path, columns=[column]).column(0).combine_chunks()
-            array = conform(array, column_type(column))
         else:
-            array = pa.nulls(part.rows, column_type(column))
+            parquet = pq.ParquetFile(root / part.path)
+            if column in parquet.schema_arrow.names:
+                # ParquetFile.read gives one chunk per row group; read_table splits further,
+                # and merging chunks of a big dictionary column costs more than reading it.
+                array = parquet.read(columns=[column]).column(0).combine_chunks()
+                array = conform(array, column_type(column))
+            else:
+                array = pa.nulls(part.rows, column_type(column))
         self.cache.put(key, array, array.nbytes)
         return array
 
