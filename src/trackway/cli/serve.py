@@ -12,7 +12,8 @@ from trackway.cli.common import Commands, data_dir_option
 from trackway.cli.demo import create_demo_project
 from trackway.projects import Project, ProjectCatalog
 from trackway.server import DATA_DIR_ENV
-from trackway.storage.worker import run_worker
+from trackway.settings import Settings
+from trackway.storage.worker import StorageWorker, run_worker
 
 
 def register(commands: Commands) -> None:
@@ -40,6 +41,9 @@ def _serve(args: argparse.Namespace) -> int:
         _print_first_run(first, url)
     print(f"trackway serving {data_dir} at {url}", flush=True)
     os.environ[DATA_DIR_ENV] = str(data_dir)
+    # Files a crash left written but uncommitted go before anything is served (the worker
+    # would remove them too, but only once it has started).
+    StorageWorker(data_dir, Settings.from_env()).remove_orphans()
     # The storage worker runs as its own process: log -> Delta tables, deletions, compaction.
     context = multiprocessing.get_context("spawn")
     stop = context.Event()

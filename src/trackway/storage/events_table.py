@@ -151,7 +151,8 @@ def _stats(data: pa.Table) -> str:
 
 
 def _parts_of(table: DeltaTable) -> list[Part]:
-    actions = pa.table(table.get_add_actions(flatten=True))
+    # Read through the Arrow C stream: pa.table() on this object would import pandas first.
+    actions = pa.RecordBatchReader.from_stream(table.get_add_actions(flatten=True)).read_all()
     columns = actions.column_names
     paths = actions.column("path").to_pylist()
     count = len(paths)
