@@ -74,7 +74,8 @@ def stop_server(server: LiveServer) -> None:
     if server.process.poll() is None:
         os.killpg(server.process.pid, signal.SIGTERM)
         try:
-            server.process.wait(timeout=15)
+            # Longer than serve's own wait for its storage worker to finish a pass.
+            server.process.wait(timeout=45)
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait(timeout=10)

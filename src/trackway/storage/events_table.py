@@ -128,9 +128,13 @@ class EventTable:
         actions += [
             RemoveAction(p.path, False, now, p.size, {"shard": str(shard)}) for p in removed
         ]
-        snapshot.table.create_write_transaction(
-            actions, "append", snapshot.table.schema(), partition_by=["shard"]
-        )
+        try:
+            snapshot.table.create_write_transaction(
+                actions, "append", snapshot.table.schema(), partition_by=["shard"]
+            )
+        except BaseException:
+            path.unlink(missing_ok=True)  # never committed: leave no orphan behind
+            raise
 
     def delete(self, predicate: str) -> None:
         if self.exists():
