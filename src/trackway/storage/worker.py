@@ -70,6 +70,8 @@ class StorageWorker:
                 moved = 0
             if not moved:
                 stop.wait(self.settings.storage_poll_ms / 1000)
+        # A pass that failed may have left a written, uncommitted file: leave none on exit.
+        self.remove_orphans()
 
     def run_once(self) -> int:
         """One pass over every writer's log; returns how many records it stored."""
