@@ -22,16 +22,7 @@ def event_names(
 ) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
     for shard in reader.scan(project, ["event"], time_range):
-        counted = pc.value_counts(shard.columns["event"].cast(pa.string()))
-        counts.update(
-            dict(
-                zip(
-                    counted.field("values").to_pylist(),
-                    counted.field("counts").to_pylist(),
-                    strict=True,
-                )
-            )
-        )
+        _add_counts(counts, shard.columns["event"].cast(pa.string()))
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
@@ -74,17 +65,15 @@ def top_values(
         rows = _event_rows(shard.columns["event"], event)
         for column in columns:
             array = shard.columns[column].filter(pa.array(rows))
-            counted = pc.value_counts(array.drop_null())
-            counts.update(
-                dict(
-                    zip(
-                        counted.field("values").to_pylist(),
-                        counted.field("counts").to_pylist(),
-                        strict=True,
-                    )
-                )
-            )
+            _add_counts(counts, array.drop_null())
     return sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))[:limit]
+
+
+def _add_counts(counts: Counter[Any], array: pa.Array) -> None:
+    """Add how often each value occurs in ``array`` (counted in Arrow) to ``counts``."""
+    counted = pc.value_counts(array)
+    values = counted.field("values").to_pylist()
+    counts.update(dict(zip(values, counted.field("counts").to_pylist(), strict=True)))
 
 
 def _event_rows(events: pa.Array, event: str | None) -> Any:

@@ -12,20 +12,12 @@ import pyarrow as pa
 from tests.query.expr.reference import Row
 from trackway.query.expr import ExpressionError, JsonObject, Vector, compile_expression
 from trackway.query.expr.values import UNDEFINED
+from trackway.storage.columns import value_kind
 
 
 def storage_kind(value: Any) -> str:
-    """The typed column storage puts a value in (trackway.storage.columns._kind)."""
-    kind = type(value)
-    if kind is str:
-        return "s"
-    if kind is float:
-        return "f"
-    if kind is bool:
-        return "b"
-    if kind is int and -(2**63) <= value < 2**63:
-        return "i"
-    return "j"
+    """The typed column storage puts a value in."""
+    return value_kind(value)
 
 
 def plain(value: Any) -> Any:
