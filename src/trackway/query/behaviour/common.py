@@ -1,0 +1,143 @@
+"""What every behavioural report does first: compile its filters, scan the columns they
+need, and see each shard's rows as the reports need them (event masks, the tie order)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from trackway.errors import PayloadError
+from trackway.projects import Project
+from trackway.query.expr import Compiled, compile_expression
+from trackway.query.pool import POOL
+from trackway.query.shard_view import ShardView
+from trackway.query.spec import Breakdown, Metric
+from trackway.storage.scan import EventReader, TimeRange, property_columns
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
+# The earliest time a report that needs all history scans from.
+ALL_HISTORY_MS = -(2**62)
+
+
+def maybe_compile(text: str | None) -> Compiled | None:
+    return compile_expression(text) if text else None
+
+
+def breakdown_expression(breakdown: Breakdown) -> Compiled:
+    if (breakdown.property is None) == (breakdown.expression is None):
+        raise PayloadError("Expected exactly one of `property` or `expression` in a breakdown")
+    if breakdown.expression is not None:
+        return compile_expression(breakdown.expression)
+    return compile_expression(Metric(property=breakdown.property).value_expression() or "")
+
+
+def scan_views(
+    reader: EventReader,
+    project: Project,
+    expressions: Iterable[Compiled | None],
+    time_range: TimeRange,
+    extra_columns: Iterable[str] = (),
+    properties: Iterable[str] = (),
+) -> list[ShardView]:
+    """One view per shard over the columns the expressions (and ``properties``) read."""
+    columns_of = property_columns(reader, project)
+    columns = {"user_hash", "time", "event", *extra_columns}
+    names = set(properties)
+    for expression in expressions:
+        if expression is not None:
+            names |= set(expression.properties)
+    for name in names:
+        columns.update(columns_of.get(name, []))
+    scans = reader.scan(project, sorted(columns), time_range)
+    return [ShardView(s, columns_of, reader.cache) for s in scans]
+
+
+def parallel(function: Any, items: list[Any]) -> list[Any]:
+    return list(POOL.map(function, items))
+
+
+def event_mask(view: ShardView, events: list[str] | None) -> BOOL:
+    """Rows whose event name is one of ``events`` (all rows when None); cached per shard."""
+
+    def make() -> BOOL:
+        if events is None:
+            return np.ones(view.rows, bool)
+        names = view.event_names
+        dictionary = names.dictionary.to_pylist()
+        if not dictionary:
+            return np.zeros(view.rows, bool)
+        wanted = set(events)
+        hit = np.array([name in wanted for name in dictionary], bool)
+        return hit[names.indices.to_numpy(zero_copy_only=False)]
+
+    key = None if events is None else tuple(sorted(set(events)))
+    return view.cached(("event_mask", key), make, lambda a: int(a.nbytes))
+
+
+def match_mask(
+    view: ShardView, events: list[str] | None, where: Compiled | None, base: BOOL
+) -> BOOL:
+    """Rows that pass the global filter (``base``), name one of ``events`` and pass ``where``."""
+    mask = base & event_mask(view, events)
+    if where is not None:
+        mask &= where.filter_mask(view, view.rows)
+    return mask
+
+
+def base_mask(view: ShardView, where: Compiled | None) -> BOOL:
+    return np.ones(view.rows, bool) if where is None else where.filter_mask(view, view.rows)
+
+
+def name_ranks(view: ShardView) -> I32:
+    """Each row's event name as its rank in sorted name order: ties are ordered by name."""
+
+    def make() -> I32:
+        names = view.event_names
+        dictionary = names.dictionary.to_pylist()
+        order = np.argsort(np.array(dictionary, dtype=object), kind="stable")
+        rank = np.empty(len(dictionary), np.int32)
+        rank[order] = np.arange(len(dictionary), dtype=np.int32)
+        return rank[names.indices.to_numpy(zero_copy_only=False)] if len(dictionary) else rank
+
+    return view.cached("name_ranks", make, lambda a: int(a.nbytes))
+
+
+@njit(nogil=True, cache=True)
+def tie_order(users: I64, times: I64, rank: I64) -> I64:
+    """The rows in (user, time, rank) order, the scan order kept among equal keys. Rows
+    arrive sorted by (user, time), so only runs of equal (user, time) are sorted."""
+    n = len(users)
+    order = np.arange(n)
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and users[j] == users[i] and times[j] == times[i]:
+            j += 1
+        if j - i > 1:
+            # Insertion sort of the run by rank: runs are a handful of rows.
+            for a in range(i + 1, j):
+                row = order[a]
+                b = a - 1
+                while b >= i and rank[order[b]] > rank[row]:
+                    order[b + 1] = order[b]
+                    b -= 1
+                order[b + 1] = row
+        i = j
+    return order
+
+
+@njit(nogil=True, cache=True)
+def burst_times(users: I64, times: I64, grace_ms: int) -> I64:
+    """Each row's time with the grace window applied: a row within ``grace_ms`` of the
+    previous row of its user takes the time of that row's burst."""
+    out = times.copy()
+    for i in range(1, len(users)):
+        if users[i] == users[i - 1] and times[i] - times[i - 1] <= grace_ms:
+            out[i] = out[i - 1]
+    return out
