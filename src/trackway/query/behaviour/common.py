@@ -8,12 +8,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit
 
 from trackway.errors import PayloadError
 from trackway.projects import Project
 from trackway.query.expr import Compiled, compile_expression
 from trackway.query.pool import POOL
+from trackway.query.segments import (
+    LocalSegments,
+    auto_edges,
+    local_segments,
+    numbers_of,
+    string_segments,
+)
 from trackway.query.shard_view import ShardView
 from trackway.query.spec import Breakdown, Metric
 from trackway.storage.scan import EventReader, TimeRange, property_columns
@@ -35,6 +44,38 @@ def breakdown_expression(breakdown: Breakdown) -> Compiled:
     if breakdown.expression is not None:
         return compile_expression(breakdown.expression)
     return compile_expression(Metric(property=breakdown.property).value_expression() or "")
+
+
+def resolve_auto_buckets(
+    breakdowns: list[Breakdown], compiled: list[Compiled], views: list[ShardView]
+) -> list[Breakdown]:
+    """``"auto"`` numeric buckets become one set of edges for the whole report."""
+    resolved = []
+    for breakdown, expression in zip(breakdowns, compiled, strict=True):
+        if breakdown.buckets == "auto":
+            bounds: list[float] = []
+            for view in views:
+                valid, numbers = numbers_of(expression.evaluate(view, view.rows))
+                if valid.any():
+                    bounds += [float(numbers[valid].min()), float(numbers[valid].max())]
+            edges = auto_edges(np.asarray(bounds, np.float64))
+            resolved.append(Breakdown(breakdown.property, breakdown.expression, edges))
+        else:
+            resolved.append(breakdown)
+    return resolved
+
+
+def shard_segments(
+    view: ShardView, breakdowns: list[Breakdown], compiled: list[Compiled]
+) -> LocalSegments:
+    """Each row's local segment code (-1: none) and the labels of the codes."""
+    only = breakdowns[0] if len(breakdowns) == 1 else None
+    if only is not None and only.property and only.buckets is None:
+        column = view.string_column(only.property)
+        if column is not None:
+            return string_segments(column)
+    vectors = [c.evaluate(view, view.rows) for c in compiled]
+    return local_segments(vectors, breakdowns, view.rows)
 
 
 def scan_views(
@@ -74,7 +115,8 @@ def event_mask(view: ShardView, events: list[str] | None) -> BOOL:
             return np.zeros(view.rows, bool)
         wanted = set(events)
         hit = np.array([name in wanted for name in dictionary], bool)
-        return hit[names.indices.to_numpy(zero_copy_only=False)]
+        found: BOOL = hit[names.indices.to_numpy(zero_copy_only=False)]
+        return found
 
     key = None if events is None else tuple(sorted(set(events)))
     return view.cached(("event_mask", key), make, lambda a: int(a.nbytes))
@@ -141,3 +183,13 @@ def burst_times(users: I64, times: I64, grace_ms: int) -> I64:
         if users[i] == users[i - 1] and times[i] - times[i - 1] <= grace_ms:
             out[i] = out[i - 1]
     return out
+
+
+def top_segments(labels: pa.Array, counts: I64, limit: int) -> tuple[I64, int]:
+    """The ``limit`` segments with the highest counts (ties by label), and how many have
+    any count at all."""
+    present = np.flatnonzero(counts > 0)
+    table = pa.table({"count": counts[present], "label": labels.take(pa.array(present))})
+    order = pc.sort_indices(table, sort_keys=[("count", "descending"), ("label", "ascending")])
+    ranked = present[np.asarray(order.to_numpy(zero_copy_only=False), np.int64)]
+    return ranked[:limit], len(present)

@@ -95,7 +95,7 @@ class FunnelSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     attribution: Literal["first_touch", "last_touch"] | int = "first_touch"
     limit: int = 10  # segments shown; the rest add up to `$other`
     unit: Literal["day", "week", "month"] | None = None  # conversion over time by start date
-    percentiles: list[float] = [50.0, 90.0]
+    percentiles: list[float] = msgspec.field(default_factory=lambda: [50.0, 90.0])
     histogram_buckets: int = 10
     drop_offs: DropOffs | None = None
     timezone: str | None = None

@@ -1,0 +1,308 @@
+"""The funnel kernel: every attempt of every user of one shard, in one compiled pass.
+
+Rows are visited through ``order`` (the tie order of docs/behaviour.md, only the rows the
+funnel can use). Per row: ``steps`` has bit k set when the row matches step k (0-based),
+``excluded`` bit x when it matches exclusion x, ``hold`` is the key of its held properties.
+Times are the grace-adjusted times. One record comes out per counted attempt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+LOOSE, STRICT, ANY = 0, 1, 2
+UNIQUES, FIRST, TOTALS, SESSIONS = 0, 1, 2, 3
+FIRST_TOUCH, LAST_TOUCH = -1, -2
+NO_LIMIT = 2**62
+
+
+@njit(nogil=True, cache=True)
+def _bit(mask: np.uint64, k: int) -> bool:
+    return bool((mask >> np.uint64(k)) & np.uint64(1) != 0)
+
+
+@njit(nogil=True, cache=True)
+def _lowest(mask: np.uint64) -> int:
+    k = 0
+    while not _bit(mask, k):
+        k += 1
+    return k
+
+
+@njit(nogil=True, cache=True)
+def _attempt(
+    s: int,
+    stop: int,
+    order: I64,
+    times: I64,
+    steps: U64,
+    hold: I64,
+    mode: int,
+    n_steps: int,
+    window: int,
+    min_gap: I64,
+    max_gap: I64,
+    gaps: bool,
+    groups: U64,
+    step_time: I64,
+    step_row: I64,
+    buf: I64,
+    count: I64,
+    low: I64,
+) -> tuple[int, int, int]:
+    """One attempt starting at position ``s``; positions before ``stop`` are the user's (or
+    session's). Fills the first-reach time and row per step; returns the steps reached and
+    where the next attempt may start under TOTALS: a position and a time it must pass."""
+    row = order[s]
+    t0 = times[row]
+    key = hold[row]
+    end_time = t0 + window
+    step_time[0] = t0
+    step_row[0] = row
+    reached = 1
+    done = np.uint64(0)
+    group = 0
+    if mode == ANY:
+        done = np.uint64(1) << np.uint64(_lowest(steps[row] & groups[0]))
+        if done == groups[0]:
+            group = 1
+    if gaps:
+        count[:n_steps] = 0
+        low[:n_steps] = 0
+        buf[0, 0] = t0
+        count[0] = 1
+    i = s + 1
+    while i < stop and reached < n_steps:
+        row = order[i]
+        t = times[row]
+        if t > end_time:
+            break
+        same = hold[row] == key
+        m = steps[row]
+        if mode == STRICT:
+            gap = t - step_time[reached - 1]
+            if not (same and _bit(m, reached) and min_gap[reached] <= gap <= max_gap[reached]):
+                return reached, i, -NO_LIMIT
+            step_time[reached] = t
+            step_row[reached] = row
+            reached += 1
+        elif not same:
+            pass
+        elif mode == ANY:
+            open_steps = m & groups[group] & ~done
+            if open_steps != 0:
+                done |= np.uint64(1) << np.uint64(_lowest(open_steps))
+                step_time[reached] = t
+                step_row[reached] = row
+                reached += 1
+                if done & groups[group] == groups[group]:
+                    group += 1
+        elif not gaps:
+            if _bit(m, reached):
+                step_time[reached] = t
+                step_row[reached] = row
+                reached += 1
+        else:
+            # Later steps first, so one event never serves two consecutive steps.
+            for k in range(min(reached, n_steps - 1), 0, -1):
+                if not _bit(m, k):
+                    continue
+                lo = low[k - 1]
+                while lo < count[k - 1] and buf[k - 1, lo] < t - max_gap[k]:
+                    lo += 1
+                low[k - 1] = lo
+                if lo < count[k - 1] and buf[k - 1, lo] <= t - min_gap[k]:
+                    buf[k, count[k]] = t
+                    count[k] += 1
+                    if count[k] == 1:
+                        step_time[k] = t
+                        step_row[k] = row
+                        reached = max(reached, k + 1)
+        i += 1
+    if reached == n_steps:
+        return reached, i, -NO_LIMIT
+    return reached, s + 1, end_time
+
+
+@njit(nogil=True, cache=True)
+def _disqualified(
+    s: int,
+    stop: int,
+    order: I64,
+    times: I64,
+    excluded: U64,
+    after: I32,
+    before: I32,
+    reached: int,
+    window: int,
+    step_time: I64,
+) -> bool:
+    """Whether an exclusion event falls strictly between the attempt's ``after`` and
+    ``before`` steps (or after ``after`` and within the window if it never got further)."""
+    for x in range(len(after)):
+        a = after[x]
+        b = before[x]
+        if reached <= a:
+            continue
+        low = step_time[a]
+        high = step_time[b] if reached > b else step_time[0] + window + 1
+        for i in range(s + 1, stop):
+            row = order[i]
+            t = times[row]
+            if t >= high:
+                break
+            if t > low and _bit(excluded[row], x):
+                return True
+    return False
+
+
+@njit(nogil=True, cache=True)
+def funnel_records(
+    order: I64,
+    users: I64,
+    times: I64,
+    steps: U64,
+    excluded: U64,
+    hold: I64,
+    after: I32,
+    before: I32,
+    mode: int,
+    counting: int,
+    n_steps: int,
+    window: int,
+    min_gap: I64,
+    max_gap: I64,
+    groups: U64,
+    range_start: int,
+    range_end: int,
+    session_gap: int,
+    attribution: int,
+) -> tuple[I64, I64]:
+    """Per counted attempt (start row, steps reached, attribution row), and per step it
+    reached after the first (step, time since the previous step, time since the start)."""
+    n = len(order)
+    start_mask = groups[0] if mode == ANY else np.uint64(1)
+    capacity = 0
+    for i in range(n):
+        if steps[order[i]] & start_mask != 0:
+            capacity += 1
+    records = np.empty((capacity, 3), np.int64)
+    # Each reached step uses its own event and counted attempts share none.
+    times_out = np.empty((n, 3), np.int64)
+    out_time = 0
+    gaps = bool(mode == LOOSE and (np.any(min_gap > 0) or np.any(max_gap < NO_LIMIT)))
+    longest = 1
+    if gaps:
+        run = 0
+        for i in range(n):
+            run = run + 1 if i > 0 and users[order[i]] == users[order[i - 1]] else 1
+            longest = max(longest, run)
+    buf = np.empty((n_steps if gaps else 1, longest), np.int64)
+    count = np.zeros(n_steps, np.int64)
+    low = np.zeros(n_steps, np.int64)
+    step_time = np.zeros(n_steps, np.int64)
+    step_row = np.zeros(n_steps, np.int64)
+    best_time = np.zeros(n_steps, np.int64)
+    best_row = np.zeros(n_steps, np.int64)
+    out = 0
+    unit_start = 0
+    while unit_start < n:
+        # A unit is a user, or under SESSIONS one session of a user.
+        unit_end = unit_start + 1
+        while unit_end < n:
+            here, there = order[unit_end - 1], order[unit_end]
+            if users[there] != users[here]:
+                break
+            if counting == SESSIONS and times[there] - times[here] > session_gap:
+                break
+            unit_end += 1
+        best = 0
+        best_start = -1
+        next_position = unit_start
+        next_time = -NO_LIMIT
+        for s in range(unit_start, unit_end):
+            row = order[s]
+            t = times[row]
+            if s < next_position or t <= next_time or steps[row] & start_mask == 0:
+                continue
+            if t < range_start or t >= range_end:
+                continue
+            reached, next_position, next_time = _attempt(
+                s,
+                unit_end,
+                order,
+                times,
+                steps,
+                hold,
+                mode,
+                n_steps,
+                window,
+                min_gap,
+                max_gap,
+                gaps,
+                groups,
+                step_time,
+                step_row,
+                buf,
+                count,
+                low,
+            )
+            if len(after) and _disqualified(
+                s, unit_end, order, times, excluded, after, before, reached, window, step_time
+            ):
+                reached = 0
+            if counting == TOTALS:
+                if reached > 0:
+                    out, out_time = _emit(
+                        out, reached, step_time, step_row, attribution, records, out_time, times_out
+                    )
+                continue
+            next_position, next_time = unit_start, -NO_LIMIT
+            if reached > best:
+                best = reached
+                best_start = s
+                best_time[:reached] = step_time[:reached]
+                best_row[:reached] = step_row[:reached]
+            if counting == FIRST or best == n_steps:
+                break
+        if best > 0 and best_start >= 0:
+            out, out_time = _emit(
+                out, best, best_time, best_row, attribution, records, out_time, times_out
+            )
+        unit_start = unit_end
+    return records[:out], times_out[:out_time]
+
+
+@njit(nogil=True, cache=True)
+def _emit(
+    out: int,
+    reached: int,
+    step_time: I64,
+    step_row: I64,
+    attribution: int,
+    records: I64,
+    out_time: int,
+    times_out: I64,
+) -> tuple[int, int]:
+    """Writes one record (start row, steps reached, attribution row) and, per reached step
+    after the first, (step, time since the previous step, time since the start)."""
+    records[out, 0] = step_row[0]
+    records[out, 1] = reached
+    if attribution == FIRST_TOUCH:
+        records[out, 2] = step_row[0]
+    elif attribution == LAST_TOUCH:
+        records[out, 2] = step_row[reached - 1]
+    else:
+        records[out, 2] = step_row[min(attribution, reached - 1)]
+    for k in range(1, reached):
+        times_out[out_time, 0] = k
+        times_out[out_time, 1] = step_time[k] - step_time[k - 1]
+        times_out[out_time, 2] = step_time[k] - step_time[0]
+        out_time += 1
+    return out + 1, out_time

@@ -1,0 +1,389 @@
+"""Funnels: plan (compile, scan once), per shard on threads the row masks and the kernel's
+records, then one merge: counts per step, segments, periods, times to convert, drop-offs.
+The semantics are those of docs/behaviour.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from trackway.errors import PayloadError
+from trackway.projects import Project
+from trackway.query.behaviour import funnel_kernel as fk
+from trackway.query.behaviour.common import (
+    base_mask,
+    breakdown_expression,
+    burst_times,
+    match_mask,
+    maybe_compile,
+    name_ranks,
+    parallel,
+    resolve_auto_buckets,
+    scan_views,
+    shard_segments,
+    tie_order,
+    top_segments,
+)
+from trackway.query.behaviour.spec import MAX_STEPS, UNIT_MS, FunnelSpec, Length, Step
+from trackway.query.expr import Compiled, compile_expression
+from trackway.query.segments import OTHER, SEPARATOR, LocalSegments, auto_edges, unify
+from trackway.query.shard_view import ShardView
+from trackway.query.spec import Metric
+from trackway.query.timebuckets import buckets, day_range, zone
+from trackway.storage.scan import EventReader
+
+I64 = npt.NDArray[np.int64]
+MODES = {"loose": fk.LOOSE, "strict": fk.STRICT, "any": fk.ANY}
+COUNTING = {"uniques": fk.UNIQUES, "first": fk.FIRST, "totals": fk.TOTALS, "sessions": fk.SESSIONS}
+MAX_WINDOW = Length(366, "day")
+MAX_GRACE = Length(1, "hour")
+GRACE_LOOK_BACK_MS = UNIT_MS["day"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    where: Compiled | None
+    steps: list[Compiled | None]
+    exclusions: list[Compiled | None]
+    hold: list[Compiled]
+    breakdowns: list[Compiled]
+
+
+@dataclass(frozen=True, slots=True)
+class _ShardResult:
+    view: ShardView
+    times: I64  # grace-adjusted time per row
+    records: I64  # per counted attempt: start row, steps reached, attribution row
+    step_times: I64  # per reached step after the first: step, since previous, since start
+    segments: LocalSegments | None
+
+
+def run_funnel(reader: EventReader, project: Project, spec: FunnelSpec) -> dict[str, Any]:
+    check(spec)
+    tz = zone(spec.timezone or project.timezone)
+    compiled = _compile(spec)
+    start, end = day_range(spec.from_date, spec.to_date, tz)
+    grace = spec.grace.ms() if spec.grace else 0
+    look_back = GRACE_LOOK_BACK_MS if grace else 0
+    views = scan_views(
+        reader,
+        project,
+        [compiled.where, *compiled.steps, *compiled.exclusions, *compiled.hold],
+        (start - look_back, end + spec.window.ms() + grace + 1),
+        ["distinct_id"] if spec.drop_offs else [],
+        [b.property for b in spec.breakdowns if b.property],
+    )
+    breakdowns = resolve_auto_buckets(spec.breakdowns, compiled.breakdowns, views)
+    results: list[_ShardResult] = parallel(
+        lambda v: _shard(v, spec, compiled, breakdowns, start, end, grace), views
+    )
+    n = len(spec.steps)
+    reached = np.concatenate([r.records[:, 1] for r in results] or [np.zeros(0, np.int64)])
+    counts = _at_least(reached, n)
+    answer: dict[str, Any] = {
+        "counting": spec.counting,
+        "order": spec.order,
+        "timezone": str(tz),
+        "steps": _steps(spec, counts, results),
+    }
+    if spec.breakdowns:
+        answer["segments"] = _segments(spec, results)
+    if spec.unit is not None:
+        grid = buckets(spec.from_date, spec.to_date, spec.unit, tz)
+        by_bucket = np.zeros((len(grid), n), np.int64)
+        for r in results:
+            index = grid.index(r.times[r.records[:, 0]])
+            for b in np.unique(index[index >= 0]):
+                by_bucket[b] += _at_least(r.records[index == b, 1], n)
+        answer["over_time"] = {
+            "unit": spec.unit,
+            "buckets": list(grid.labels),
+            "counts": by_bucket.tolist(),
+        }
+    if spec.drop_offs is not None:
+        answer["drop_offs"] = _drop_offs(spec, results)
+    return answer
+
+
+def check(spec: FunnelSpec) -> None:
+    n = len(spec.steps)
+    if not 2 <= n <= MAX_STEPS:
+        raise PayloadError(f"Expected 2 to {MAX_STEPS} steps, got {n}")
+    if spec.from_date > spec.to_date:
+        raise PayloadError(f"Expected `from_date` <= `to_date`, got {spec.from_date}")
+    if spec.from_date < date(1, 1, 3) or spec.to_date > date(9999, 11, 1):
+        raise PayloadError("Expected dates between 0001-01-03 and 9999-11-01")
+    _length("window", spec.window, 1, MAX_WINDOW)
+    _length("session_gap", spec.session_gap, 1, MAX_WINDOW)
+    if spec.grace is not None:
+        _length("grace", spec.grace, 0, MAX_GRACE)
+    for i, step in enumerate(spec.steps):
+        gaps = [g for g in (step.min_gap, step.max_gap) if g is not None]
+        if gaps and (spec.order == "any" or i == 0):
+            where = "in any order" if spec.order == "any" else "on step 1"
+            raise PayloadError(f"Expected no `min_gap`/`max_gap` {where}, at steps[{i}]")
+        for name, gap in (("min_gap", step.min_gap), ("max_gap", step.max_gap)):
+            if gap is not None:
+                _length(f"steps[{i}].{name}", gap, 0, MAX_WINDOW)
+        if step.min_gap and step.max_gap and step.min_gap.ms() > step.max_gap.ms():
+            raise PayloadError(f"Expected `min_gap` <= `max_gap` at steps[{i}]")
+    if spec.anchors and spec.order != "any":
+        raise PayloadError('Expected `anchors` only with `order` "any"')
+    for anchor in spec.anchors:
+        if not 1 <= anchor <= n:
+            raise PayloadError(f"Expected `anchors` between 1 and {n}, got {anchor}")
+    if len(spec.exclusions) > 64:
+        raise PayloadError(f"Expected at most 64 exclusions, got {len(spec.exclusions)}")
+    for i, exclusion in enumerate(spec.exclusions):
+        before = n if exclusion.before_step is None else exclusion.before_step
+        if not 1 <= exclusion.after_step < before <= n:
+            raise PayloadError(
+                f"Expected 1 <= `after_step` < `before_step` <= {n} at exclusions[{i}], "
+                f"got {exclusion.after_step} and {before}"
+            )
+    if isinstance(spec.attribution, int) and not 1 <= spec.attribution <= n:
+        raise PayloadError(f"Expected `attribution` step between 1 and {n}")
+    if not 1 <= spec.limit <= 10_000:
+        raise PayloadError(f"Expected `limit` between 1 and 10000, got {spec.limit}")
+    if any(not 0 <= p <= 100 for p in spec.percentiles):
+        raise PayloadError("Expected `percentiles` between 0 and 100")
+    if not 1 <= spec.histogram_buckets <= 200:
+        raise PayloadError("Expected `histogram_buckets` between 1 and 200")
+    drop = spec.drop_offs
+    if drop is not None and not (1 <= drop.step <= n and drop.offset >= 0 and drop.limit >= 1):
+        raise PayloadError(
+            f"Expected `drop_offs` with a step between 1 and {n}, offset >= 0 and limit >= 1"
+        )
+
+
+def _length(name: str, length: Length, smallest_ms: int, largest: Length) -> None:
+    if not smallest_ms <= length.ms() <= largest.ms():
+        raise PayloadError(
+            f"Expected `{name}` between {smallest_ms} ms and {largest.length} {largest.unit}s,"
+            f" got {length.length} {length.unit}s"
+        )
+
+
+def _compile(spec: FunnelSpec) -> _Compiled:
+    return _Compiled(
+        maybe_compile(spec.where),
+        [maybe_compile(s.where) for s in spec.steps],
+        [maybe_compile(x.where) for x in spec.exclusions],
+        [
+            compile_expression(Metric(property=name).value_expression() or "")
+            for name in spec.hold_constant
+        ],
+        [breakdown_expression(b) for b in spec.breakdowns],
+    )
+
+
+def _shard(
+    view: ShardView,
+    spec: FunnelSpec,
+    compiled: _Compiled,
+    breakdowns: Any,
+    start: int,
+    end: int,
+    grace: int,
+) -> _ShardResult:
+    rows = view.rows
+    n = len(spec.steps)
+    base = base_mask(view, compiled.where)
+    steps = _bits(view, spec.steps, compiled.steps, base)
+    excluded = _bits(view, [x.step() for x in spec.exclusions], compiled.exclusions, base)
+    users = view.users
+    times = view.times
+    if grace:
+        kept = np.flatnonzero(base)
+        times = times.copy()
+        times[kept] = burst_times(users[kept], times[kept], grace)
+    everything = spec.order == "strict" or spec.counting == "sessions"
+    usable = base if everything else base & ((steps | excluded) != 0)
+    lowest = np.full(rows, n, np.int64)
+    for k in range(n - 1, -1, -1):
+        lowest[(steps >> np.uint64(k)) & np.uint64(1) != 0] = k
+    rank = lowest * (1 << 20) + name_ranks(view)
+    subset = np.flatnonzero(usable)
+    order = subset[tie_order(users[subset], times[subset], rank[subset])]
+    records, step_times = fk.funnel_records(
+        order,
+        users,
+        times,
+        steps,
+        excluded,
+        _hold_keys(view, compiled.hold),
+        np.array([x.after_step - 1 for x in spec.exclusions], np.int32),
+        np.array([(x.before_step or n) - 1 for x in spec.exclusions], np.int32),
+        MODES[spec.order],
+        COUNTING[spec.counting],
+        n,
+        spec.window.ms(),
+        _gaps(spec.steps, "min_gap", 0),
+        _gaps(spec.steps, "max_gap", int(fk.NO_LIMIT)),
+        _groups(spec),
+        start,
+        end,
+        spec.session_gap.ms(),
+        _attribution(spec),
+    )
+    segments = shard_segments(view, breakdowns, compiled.breakdowns) if breakdowns else None
+    return _ShardResult(view, times, records, step_times, segments)
+
+
+def _bits(
+    view: ShardView, steps: list[Step], wheres: list[Compiled | None], base: Any
+) -> npt.NDArray[np.uint64]:
+    bits = np.zeros(view.rows, np.uint64)
+    for k, (step, where) in enumerate(zip(steps, wheres, strict=True)):
+        bits |= match_mask(view, step.events(), where, base).astype(np.uint64) << np.uint64(k)
+    return bits
+
+
+def _hold_keys(view: ShardView, hold: list[Compiled]) -> I64:
+    """Equal keys for rows with equal held values (a missing value is a value of its own)."""
+    key = np.zeros(view.rows, np.int64)
+    for expression in hold:
+        codes, labels = expression.evaluate(view, view.rows).to_segment_keys()
+        key = key * (len(labels) + 1) + np.asarray(codes, np.int64) + 1
+        if len(hold) > 1:
+            _, inverse = np.unique(key, return_inverse=True)
+            key = inverse.astype(np.int64)
+    return key
+
+
+def _gaps(steps: list[Step], name: str, default: int) -> I64:
+    gaps = [getattr(s, name) for s in steps]
+    return np.array([default if g is None else g.ms() for g in gaps], np.int64)
+
+
+def _groups(spec: FunnelSpec) -> npt.NDArray[np.uint64]:
+    """Any order: the steps of each group as a bit mask (anchors are groups of their own)."""
+    if spec.order != "any":
+        return np.array([1], np.uint64)
+    groups: list[int] = []
+    current = 0
+    for k in range(len(spec.steps)):
+        if k + 1 in spec.anchors:
+            if current:
+                groups.append(current)
+            groups.append(1 << k)
+            current = 0
+        else:
+            current |= 1 << k
+    if current:
+        groups.append(current)
+    return np.array([*groups, 0], np.uint64)
+
+
+def _attribution(spec: FunnelSpec) -> int:
+    if spec.attribution == "first_touch":
+        return fk.FIRST_TOUCH
+    if spec.attribution == "last_touch":
+        return fk.LAST_TOUCH
+    return int(spec.attribution) - 1
+
+
+def _at_least(reached: Any, n: int) -> I64:
+    """How many of the attempts reached at least each step."""
+    exactly = np.bincount(np.asarray(reached, np.int64), minlength=n + 1)[: n + 1]
+    return np.asarray(np.cumsum(exactly[::-1])[::-1][1:], np.int64)
+
+
+def _steps(spec: FunnelSpec, counts: I64, results: list[_ShardResult]) -> list[dict[str, Any]]:
+    step_times = np.concatenate([r.step_times for r in results] or [np.zeros((0, 3), np.int64)])
+    out = []
+    for k, step in enumerate(spec.steps):
+        count = int(counts[k])
+        previous = int(counts[k - 1]) if k else count
+        out.append(
+            {
+                "step": k + 1,
+                "label": step.label(),
+                "count": count,
+                "step_conversion": count / previous if previous else None,
+                "overall_conversion": count / int(counts[0]) if counts[0] else None,
+                "time_to_convert": _time_to_convert(spec, step_times[step_times[:, 0] == k])
+                if k
+                else None,
+            }
+        )
+    return out
+
+
+def _time_to_convert(spec: FunnelSpec, times: I64) -> dict[str, Any] | None:
+    if not len(times):
+        return None
+    gaps = times[:, 1].astype(np.float64)
+    edges = auto_edges(gaps, spec.histogram_buckets)
+    index = np.clip(np.searchsorted(edges, gaps, side="right") - 1, 0, len(edges) - 2)
+    return {
+        "avg_ms": float(gaps.mean()),
+        "median_ms": float(np.median(gaps)),
+        "percentiles": {_label(p): float(np.percentile(gaps, p)) for p in spec.percentiles},
+        "avg_from_start_ms": float(times[:, 2].mean()),
+        "histogram": {
+            "edges_ms": [_number(e) for e in edges],
+            "counts": np.bincount(index, minlength=len(edges) - 1).tolist(),
+        },
+    }
+
+
+def _label(p: float) -> str:
+    return str(int(p)) if p == int(p) else str(p)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if value == int(value) else value
+
+
+def _segments(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
+    n = len(spec.steps)
+    local_labels = [r.segments.labels for r in results if r.segments is not None]
+    remaps, labels = unify(local_labels)
+    codes = []
+    for r, remap in zip(results, remaps, strict=True):
+        assert r.segments is not None
+        local = r.segments.codes[r.records[:, 2]]
+        codes.append(np.where(local >= 0, remap[np.maximum(local, 0)], -1))
+    code = np.concatenate(codes or [np.zeros(0, np.int32)]).astype(np.int64)
+    reached = np.concatenate([r.records[:, 1] for r in results] or [np.zeros(0, np.int64)])
+    entered = np.bincount(code[code >= 0], minlength=len(labels))
+    shown, present = top_segments(labels, entered, spec.limit)
+    rows = []
+    for g in shown:
+        rows.append(
+            {
+                "segment": labels[int(g)].as_py().split(SEPARATOR),
+                "counts": _counts(reached[code == g], n),
+            }
+        )
+    rest = ~np.isin(code, shown)
+    if rest.any():
+        rows.append({"segment": [OTHER], "counts": _counts(reached[rest], n)})
+    return {"total": present, "shown": len(shown), "rows": rows}
+
+
+def _counts(reached: Any, n: int) -> list[int]:
+    return [int(c) for c in _at_least(reached, n)]
+
+
+def _drop_offs(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
+    assert spec.drop_offs is not None
+    k = spec.drop_offs.step
+    ids: set[str] = set()
+    for r in results:
+        rows = r.records[r.records[:, 1] == k, 0]
+        ids.update(r.view.scan.columns["distinct_id"].take(pa.array(rows)).to_pylist())
+    users = sorted(ids)
+    offset, limit = spec.drop_offs.offset, spec.drop_offs.limit
+    return {
+        "step": k,
+        "total": len(users),
+        "offset": offset,
+        "users": users[offset : offset + limit],
+    }
