@@ -151,7 +151,7 @@ def name_ranks(view: ShardView) -> I32:
 
 
 @njit(nogil=True, cache=True)
-def tie_order(users: I64, times: I64, rank: I64) -> I64:
+def tie_order(users: I64, times: I64, rank: npt.NDArray[Any]) -> I64:
     """The rows in (user, time, rank) order, the scan order kept among equal keys. Rows
     arrive sorted by (user, time), so only runs of equal (user, time) are sorted."""
     n = len(users)

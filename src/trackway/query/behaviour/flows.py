@@ -1,0 +1,205 @@
+"""Flows: the paths users take after (or before) an anchor event, as Sankey nodes and links
+with an exact ``$other`` per step (docs/behaviour.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from trackway.errors import PayloadError
+from trackway.projects import Project
+from trackway.query.behaviour.common import (
+    base_mask,
+    breakdown_expression,
+    event_mask,
+    match_mask,
+    maybe_compile,
+    name_ranks,
+    parallel,
+    resolve_auto_buckets,
+    scan_views,
+    shard_segments,
+    tie_order,
+    top_segments,
+)
+from trackway.query.behaviour.flow_kernel import NONE, flow_paths
+from trackway.query.behaviour.spec import MAX_FLOW_STEPS, FlowsSpec, Length
+from trackway.query.segments import OTHER, SEPARATOR, unify
+from trackway.query.shard_view import ShardView
+from trackway.query.timebuckets import day_range, zone
+from trackway.storage.scan import EventReader
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+END = "$end"
+MAX_WINDOW = Length(366, "day")
+
+
+@dataclass(frozen=True, slots=True)
+class _Paths:
+    names: pa.Array  # the shard's event names, by code
+    anchors: I64
+    paths: I32  # per path, the event-name code per step; NONE past the end
+    segments: I32 | None  # per path, the local segment code
+    segment_labels: pa.Array | None
+
+
+def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[str, Any]:
+    _check(spec)
+    tz = zone(spec.timezone or project.timezone)
+    where = maybe_compile(spec.where)
+    anchor_where = maybe_compile(spec.anchor.where)
+    end_where = maybe_compile(spec.end.where) if spec.end else None
+    breakdowns = [spec.breakdown] if spec.breakdown else []
+    segment_expressions = [breakdown_expression(b) for b in breakdowns]
+    start, end = day_range(spec.from_date, spec.to_date, tz)
+    window = spec.window.ms()
+    time_range = (start - window, end) if spec.direction == "before" else (start, end + window + 1)
+    views = scan_views(
+        reader,
+        project,
+        [where, anchor_where, end_where, *segment_expressions],
+        time_range,
+        properties=[b.property for b in breakdowns if b.property],
+    )
+    breakdowns = resolve_auto_buckets(breakdowns, segment_expressions, views)
+
+    def one(view: ShardView) -> _Paths:
+        base = base_mask(view, where)
+        subset = np.flatnonzero(base)
+        users, times = view.users, view.times
+        order = subset[tie_order(users[subset], times[subset], name_ranks(view)[subset])]
+        anchors, paths = flow_paths(
+            order,
+            users,
+            times,
+            _codes(view),
+            match_mask(view, spec.anchor.events(), anchor_where, base),
+            match_mask(view, spec.end.events(), end_where, base)
+            if spec.end
+            else np.zeros(view.rows, bool),
+            event_mask(view, spec.hide) if spec.hide else np.zeros(view.rows, bool),
+            start,
+            end,
+            window,
+            spec.steps,
+            spec.direction == "before",
+            spec.counting == "totals",
+            spec.collapse_repeats,
+            spec.end is not None,
+        )
+        names = view.event_names.dictionary.cast(pa.string())
+        if not breakdowns:
+            return _Paths(names, anchors, paths, None, None)
+        local = shard_segments(view, breakdowns, segment_expressions)
+        return _Paths(names, anchors, paths, local.codes[anchors], local.labels)
+
+    shards: list[_Paths] = parallel(one, views)
+    remaps, names = unify([s.names for s in shards])
+    paths = np.concatenate(
+        [
+            np.where(s.paths >= 0, r[np.maximum(s.paths, 0)], NONE)
+            for s, r in zip(shards, remaps, strict=True)
+        ]
+        or [np.zeros((0, spec.steps), np.int32)]
+    )
+    labels = [*names.to_pylist(), END]
+    answer: dict[str, Any] = {"direction": spec.direction, **_sankey(spec, paths, labels)}
+    if breakdowns:
+        answer["segments"] = _segments(spec, shards, paths, labels)
+    return answer
+
+
+def _check(spec: FlowsSpec) -> None:
+    if not 1 <= spec.steps <= MAX_FLOW_STEPS:
+        raise PayloadError(f"Expected `steps` between 1 and {MAX_FLOW_STEPS}, got {spec.steps}")
+    if spec.from_date > spec.to_date:
+        raise PayloadError(f"Expected `from_date` <= `to_date`, got {spec.from_date}")
+    if spec.from_date < date(1, 12, 1) or spec.to_date > date(9998, 12, 1):
+        raise PayloadError("Expected dates between 0001-12-01 and 9998-12-01")
+    if spec.end is not None and spec.direction == "before":
+        raise PayloadError('Expected no `end` with `direction` "before"')
+    if not 1 <= spec.window.ms() <= MAX_WINDOW.ms():
+        raise PayloadError(f"Expected `window` between 1 ms and 366 days, got {spec.window}")
+    if not 1 <= spec.top <= 1000:
+        raise PayloadError(f"Expected `top` between 1 and 1000, got {spec.top}")
+    if not 1 <= spec.limit <= 1000:
+        raise PayloadError(f"Expected `limit` between 1 and 1000, got {spec.limit}")
+
+
+def _codes(view: ShardView) -> I32:
+    return np.asarray(view.event_names.indices.to_numpy(zero_copy_only=False), np.int32)
+
+
+def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> dict[str, Any]:
+    """Nodes and links of these paths: the top names per step, the rest as ``$other``."""
+    end_code = len(labels) - 1
+    other = len(labels)
+    names = [*labels, OTHER]
+    sign = -1 if spec.direction == "before" else 1
+    total = len(paths)
+    nodes = [{"step": 0, "event": spec.anchor.label(), "count": total}]
+    links = []
+    previous = np.full(total, -3, np.int64)  # the anchor
+    alive = np.ones(total, bool)
+    for i in range(spec.steps):
+        column = paths[:, i].astype(np.int64)
+        shown = np.where(column == NONE, end_code, column)
+        shown[~alive] = -1
+        counts = np.bincount(shown[shown >= 0], minlength=len(labels))
+        named = np.flatnonzero(counts[:end_code] > 0)
+        ranked = sorted(named.tolist(), key=lambda c: (-counts[c], labels[c]))
+        hidden = np.ones(len(labels), bool)
+        hidden[ranked[: spec.top]] = False
+        hidden[end_code] = False
+        grouped = np.where((shown >= 0) & hidden[np.maximum(shown, 0)], other, shown)
+        for code in [*ranked[: spec.top], other, end_code]:
+            count = int(np.count_nonzero(grouped == code))
+            if count:
+                nodes.append({"step": sign * (i + 1), "event": names[code], "count": count})
+        pairs = np.stack([previous[alive], grouped[alive]], axis=1)
+        if len(pairs):
+            unique, pair_counts = np.unique(pairs, axis=0, return_counts=True)
+            for (source, target), count in zip(unique.tolist(), pair_counts.tolist(), strict=True):
+                links.append(
+                    {
+                        "step": sign * i,
+                        "source": spec.anchor.label() if source == -3 else names[source],
+                        "target": names[target],
+                        "count": count,
+                    }
+                )
+        previous = grouped
+        alive = alive & (column != NONE)
+    return {"total": total, "nodes": nodes, "links": links}
+
+
+def _segments(
+    spec: FlowsSpec, shards: list[_Paths], paths: I32, labels: list[str]
+) -> list[dict[str, Any]]:
+    remaps, segment_labels = unify(
+        [s.segment_labels for s in shards if s.segment_labels is not None]
+    )
+    code = np.concatenate(
+        [
+            np.where(s.segments >= 0, r[np.maximum(s.segments, 0)], -1)
+            for s, r in zip(shards, remaps, strict=True)
+            if s.segments is not None
+        ]
+        or [np.zeros(0, np.int32)]
+    ).astype(np.int64)
+    counts = np.bincount(code[code >= 0], minlength=len(segment_labels))
+    shown, _ = top_segments(segment_labels, counts, spec.limit)
+    out = []
+    for g in shown:
+        sankey = _sankey(spec, paths[code == g], labels)
+        out.append({"segment": segment_labels[int(g)].as_py().split(SEPARATOR), **sankey})
+    rest = ~np.isin(code, shown)
+    if rest.any():
+        out.append({"segment": [OTHER], **_sankey(spec, paths[rest], labels)})
+    return out
