@@ -29,6 +29,7 @@ from trackway.storage.scan import EventReader, TimeRange, property_columns
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 BOOL = npt.NDArray[np.bool_]
 # The earliest time a report that needs all history scans from.
 ALL_HISTORY_MS = -(2**62)
@@ -136,6 +137,38 @@ def base_mask(view: ShardView, where: Compiled | None) -> BOOL:
     return np.ones(view.rows, bool) if where is None else where.filter_mask(view, view.rows)
 
 
+def event_codes(view: ShardView) -> I32:
+    """Each row's event name as its code in the shard's dictionary of names."""
+
+    def make() -> I32:
+        indices = view.event_names.indices.to_numpy(zero_copy_only=False)
+        return np.asarray(indices, np.int32)
+
+    return view.cached("event_codes", make, lambda a: int(a.nbytes))
+
+
+def step_bits(
+    view: ShardView, steps: list[list[str] | None], wheres: list[Compiled | None], base: BOOL | None
+) -> U64:
+    """Per row, bit k set when the row matches step k: one lookup per row by event name,
+    then the steps' filters and the global one (``base``, None when there is none)."""
+    dictionary = view.event_names.dictionary.to_pylist()
+    table = np.zeros(len(dictionary) + 1, np.uint64)
+    for k, events in enumerate(steps):
+        wanted = None if events is None else set(events)
+        for code, name in enumerate(dictionary):
+            if wanted is None or name in wanted:
+                table[code] |= np.uint64(1) << np.uint64(k)
+    bits: U64 = table[event_codes(view)]
+    for k, where in enumerate(wheres):
+        if where is not None:
+            failed = ~where.filter_mask(view, view.rows)
+            bits &= ~(failed.astype(np.uint64) << np.uint64(k))
+    if base is not None:
+        bits[~base] = 0
+    return bits
+
+
 def name_ranks(view: ShardView) -> I32:
     """Each row's event name as its rank in sorted name order: ties are ordered by name."""
 
@@ -151,22 +184,36 @@ def name_ranks(view: ShardView) -> I32:
 
 
 @njit(nogil=True, cache=True)
-def tie_order(users: I64, times: I64, rank: npt.NDArray[Any]) -> I64:
-    """The rows in (user, time, rank) order, the scan order kept among equal keys. Rows
-    arrive sorted by (user, time), so only runs of equal (user, time) are sorted."""
-    n = len(users)
-    order = np.arange(n)
+def _rank(steps: U64, names: I32, row: int) -> int:
+    """Ties go by the lowest step matched (rows matching none last), then by name."""
+    lowest = 64
+    if len(steps) and steps[row] != 0:
+        lowest = 0
+        while (steps[row] >> np.uint64(lowest)) & np.uint64(1) == 0:
+            lowest += 1
+    return lowest * (1 << 24) + int(names[row])
+
+
+@njit(nogil=True, cache=True)
+def tie_order(usable: BOOL, users: I64, times: I64, steps: U64, names: I32) -> I64:
+    """The usable rows in (user, time, rank) order, the scan order kept among equal keys.
+    Rows arrive sorted by (user, time), so only runs of equal (user, time) are sorted;
+    ``steps`` may be empty (no steps: ties go by name)."""
+    order = np.flatnonzero(usable)
+    n = len(order)
     i = 0
     while i < n:
         j = i + 1
-        while j < n and users[j] == users[i] and times[j] == times[i]:
+        first = order[i]
+        while j < n and users[order[j]] == users[first] and times[order[j]] == times[first]:
             j += 1
         if j - i > 1:
             # Insertion sort of the run by rank: runs are a handful of rows.
             for a in range(i + 1, j):
                 row = order[a]
+                key = _rank(steps, names, row)
                 b = a - 1
-                while b >= i and rank[order[b]] > rank[row]:
+                while b >= i and _rank(steps, names, order[b]) > key:
                     order[b + 1] = order[b]
                     b -= 1
                 order[b + 1] = row

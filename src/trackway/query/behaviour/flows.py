@@ -16,6 +16,7 @@ from trackway.projects import Project
 from trackway.query.behaviour.common import (
     base_mask,
     breakdown_expression,
+    event_codes,
     event_mask,
     match_mask,
     maybe_compile,
@@ -71,14 +72,14 @@ def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[st
 
     def one(view: ShardView) -> _Paths:
         base = base_mask(view, where)
-        subset = np.flatnonzero(base)
         users, times = view.users, view.times
-        order = subset[tie_order(users[subset], times[subset], name_ranks(view)[subset])]
+        no_steps = np.zeros(0, np.uint64)
+        order = tie_order(base, users, times, no_steps, name_ranks(view))
         anchors, paths = flow_paths(
             order,
             users,
             times,
-            _codes(view),
+            event_codes(view),
             match_mask(view, spec.anchor.events(), anchor_where, base),
             match_mask(view, spec.end.events(), end_where, base)
             if spec.end
@@ -132,10 +133,6 @@ def _check(spec: FlowsSpec) -> None:
         raise PayloadError(f"Expected `limit` between 1 and 1000, got {spec.limit}")
 
 
-def _codes(view: ShardView) -> I32:
-    return np.asarray(view.event_names.indices.to_numpy(zero_copy_only=False), np.int32)
-
-
 def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> dict[str, Any]:
     """Nodes and links of these paths: the top names per step, the rest as ``$other``."""
     end_code = len(labels) - 1
@@ -162,18 +159,20 @@ def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> dict[str, Any]:
             count = int(np.count_nonzero(grouped == code))
             if count:
                 nodes.append({"step": sign * (i + 1), "event": names[code], "count": count})
-        pairs = np.stack([previous[alive], grouped[alive]], axis=1)
-        if len(pairs):
-            unique, pair_counts = np.unique(pairs, axis=0, return_counts=True)
-            for (source, target), count in zip(unique.tolist(), pair_counts.tolist(), strict=True):
-                links.append(
-                    {
-                        "step": sign * i,
-                        "source": spec.anchor.label() if source == -3 else names[source],
-                        "target": names[target],
-                        "count": count,
-                    }
-                )
+        # Links as one code per (source, target); -3 (the anchor) shifts to 0.
+        width = len(names) + 3
+        pair_codes = (previous[alive] + 3) * width + grouped[alive] + 3
+        pair_counts = np.bincount(pair_codes, minlength=0)
+        for pair in np.flatnonzero(pair_counts).tolist():
+            source, target = divmod(pair, width)
+            links.append(
+                {
+                    "step": sign * i,
+                    "source": spec.anchor.label() if source == 0 else names[source - 3],
+                    "target": names[target - 3],
+                    "count": int(pair_counts[pair]),
+                }
+            )
         previous = grouped
         alive = alive & (column != NONE)
     return {"total": total, "nodes": nodes, "links": links}

@@ -22,7 +22,7 @@ FIRST_TOUCH, LAST_TOUCH = -1, -2
 NO_LIMIT = 2**62
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _bit(mask: np.uint64, k: int) -> bool:
     return bool((mask >> np.uint64(k)) & np.uint64(1) != 0)
 
@@ -130,6 +130,40 @@ def _attempt(
     return reached, s + 1, end_time
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _best_level(
+    first: int,
+    stop: int,
+    order: I64,
+    times: I64,
+    steps: U64,
+    n_steps: int,
+    window: int,
+    range_start: int,
+    range_end: int,
+    chain_start: I64,
+) -> int:
+    """The furthest step any attempt of this unit reaches, in one pass: loose order without
+    gaps, exclusions or held properties. ``chain_start[k]`` is the latest start of an
+    attempt that reached step k; a later start never does worse, its window ends later."""
+    chain_start[:n_steps] = -NO_LIMIT
+    best = 0
+    for i in range(first, stop):
+        row = order[i]
+        t = times[row]
+        m = steps[row]
+        for k in range(min(best, n_steps - 1), 0, -1):
+            if _bit(m, k) and chain_start[k - 1] > -NO_LIMIT and t <= chain_start[k - 1] + window:
+                chain_start[k] = chain_start[k - 1]
+                best = max(best, k + 1)
+        if _bit(m, 0) and range_start <= t < range_end:
+            chain_start[0] = t
+            best = max(best, 1)
+        if best == n_steps:
+            break
+    return best
+
+
 @njit(nogil=True, cache=True)
 def _disqualified(
     s: int,
@@ -210,6 +244,9 @@ def funnel_records(
     step_row = np.zeros(n_steps, np.int64)
     best_time = np.zeros(n_steps, np.int64)
     best_row = np.zeros(n_steps, np.int64)
+    chain_start = np.zeros(n_steps, np.int64)
+    one_pass = mode == LOOSE and not gaps and len(after) == 0 and not np.any(hold != 0)
+    one_pass = one_pass and counting in (UNIQUES, SESSIONS)
     out = 0
     unit_start = 0
     while unit_start < n:
@@ -224,6 +261,26 @@ def funnel_records(
             unit_end += 1
         best = 0
         best_start = -1
+        target = n_steps
+        if one_pass:
+            target = _best_level(
+                unit_start, unit_end, order, times, steps, n_steps, window,
+                range_start, range_end, chain_start,
+            )  # fmt: skip
+            if target == 1:
+                # The counted attempt is the first: no need to walk it.
+                for s in range(unit_start, unit_end):
+                    row = order[s]
+                    if steps[row] & start_mask != 0 and range_start <= times[row] < range_end:
+                        step_time[0] = times[row]
+                        step_row[0] = row
+                        out, out_time = _emit(
+                            out, 1, step_time, step_row, attribution, records, out_time, times_out
+                        )
+                        break
+            if target <= 1:
+                unit_start = unit_end
+                continue
         next_position = unit_start
         next_time = -NO_LIMIT
         for s in range(unit_start, unit_end):
@@ -269,7 +326,7 @@ def funnel_records(
                 best_start = s
                 best_time[:reached] = step_time[:reached]
                 best_row[:reached] = step_row[:reached]
-            if counting == FIRST or best == n_steps:
+            if counting == FIRST or best == target:
                 break
         if best > 0 and best_start >= 0:
             out, out_time = _emit(

@@ -16,16 +16,15 @@ from trackway.errors import PayloadError
 from trackway.projects import Project
 from trackway.query.behaviour import funnel_kernel as fk
 from trackway.query.behaviour.common import (
-    base_mask,
     breakdown_expression,
     burst_times,
-    match_mask,
     maybe_compile,
     name_ranks,
     parallel,
     resolve_auto_buckets,
     scan_views,
     shard_segments,
+    step_bits,
     tie_order,
     top_segments,
 )
@@ -191,25 +190,22 @@ def _shard(
     end: int,
     grace: int,
 ) -> _ShardResult:
-    rows = view.rows
     n = len(spec.steps)
-    base = base_mask(view, compiled.where)
-    steps = _bits(view, spec.steps, compiled.steps, base)
-    excluded = _bits(view, [x.step() for x in spec.exclusions], compiled.exclusions, base)
+    base = compiled.where.filter_mask(view, view.rows) if compiled.where else None
+    steps = step_bits(view, [s.events() for s in spec.steps], compiled.steps, base)
+    exclusions = [x.step().events() for x in spec.exclusions]
+    excluded = step_bits(view, exclusions, compiled.exclusions, base)
     users = view.users
     times = view.times
     if grace:
-        kept = np.flatnonzero(base)
+        kept = np.flatnonzero(base) if base is not None else np.arange(view.rows)
         times = times.copy()
         times[kept] = burst_times(users[kept], times[kept], grace)
-    everything = spec.order == "strict" or spec.counting == "sessions"
-    usable = base if everything else base & ((steps | excluded) != 0)
-    lowest = np.full(rows, n, np.int64)
-    for k in range(n - 1, -1, -1):
-        lowest[(steps >> np.uint64(k)) & np.uint64(1) != 0] = k
-    rank = lowest * (1 << 20) + name_ranks(view)
-    subset = np.flatnonzero(usable)
-    order = subset[tie_order(users[subset], times[subset], rank[subset])]
+    if spec.order == "strict" or spec.counting == "sessions":
+        usable = base if base is not None else np.ones(view.rows, bool)
+    else:
+        usable = (steps | excluded) != 0
+    order = tie_order(usable, users, times, steps, name_ranks(view))
     records, step_times = fk.funnel_records(
         order,
         users,
@@ -233,15 +229,6 @@ def _shard(
     )
     segments = shard_segments(view, breakdowns, compiled.breakdowns) if breakdowns else None
     return _ShardResult(view, times, records, step_times, segments)
-
-
-def _bits(
-    view: ShardView, steps: list[Step], wheres: list[Compiled | None], base: Any
-) -> npt.NDArray[np.uint64]:
-    bits = np.zeros(view.rows, np.uint64)
-    for k, (step, where) in enumerate(zip(steps, wheres, strict=True)):
-        bits |= match_mask(view, step.events(), where, base).astype(np.uint64) << np.uint64(k)
-    return bits
 
 
 def _hold_keys(view: ShardView, hold: list[Compiled]) -> I64:
