@@ -525,7 +525,11 @@ def test_openapi_describes_every_route(
     for path, methods in document["paths"].items():
         if "{project_id}" in path:
             for operation in methods.values():
-                (parameter,) = [p for p in operation["parameters"] if p["in"] == "path"]
+                (parameter,) = [
+                    p
+                    for p in operation["parameters"]
+                    if p["in"] == "path" and p["name"] == "project_id"
+                ]
                 assert parameter == {
                     "name": "project_id",
                     "in": "path",

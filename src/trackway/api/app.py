@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from trackway.api import behaviour, saved_funnels, segmentation
 from trackway.api import params as p
-from trackway.api import segmentation
 from trackway.api.auth import authenticate
 from trackway.api.context import ApiContext
 from trackway.api.engage import engage
@@ -89,6 +89,31 @@ def _segmentation(variant: str | None) -> Handler:
     return handler
 
 
+def _report(kind: str) -> Handler:
+    async def handler(
+        context: ApiContext, project: Project, params: dict[str, str], request: Request
+    ) -> Response:
+        return JSONResponse(behaviour.run_native(context, project, kind, await request.body()))
+
+    return handler
+
+
+async def _save_funnel(
+    context: ApiContext, project: Project, params: dict[str, str], request: Request
+) -> Response:
+    now_ms = int(time.time() * 1000)
+    return JSONResponse(saved_funnels.create(context, project, await request.body(), now_ms))
+
+
+def _saved_funnel(function: Callable[[ApiContext, Project, str], Any]) -> Handler:
+    def handler(
+        context: ApiContext, project: Project, params: dict[str, str], request: Request
+    ) -> Response:
+        return JSONResponse(function(context, project, request.path_params["funnel_id"]))
+
+    return handler
+
+
 def _json(function: Callable[[ApiContext, Project, dict[str, str]], Any]) -> Handler:
     def handler(
         context: ApiContext, project: Project, params: dict[str, str], request: Request
@@ -154,11 +179,21 @@ MIXPANEL_ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/events/properties", _json(segmentation.event_properties), ["GET"]),
     ("/events/properties/top", _json(segmentation.top_properties), ["GET"]),
     ("/events/properties/values", _json(segmentation.property_values), ["GET"]),
+    ("/funnels", _json(behaviour.funnels), ["GET"]),
+    ("/funnels/list", _json(behaviour.funnel_list), ["GET"]),
+    ("/retention", _json(behaviour.retention), ["GET"]),
+    ("/retention/addiction", _json(behaviour.addiction), ["GET"]),
 ]
 NATIVE_ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/insights", _insights, ["POST"]),
     ("/deletions", _delete_users, ["POST"]),
     ("/versions", _versions, ["GET"]),
+    *[(f"/{kind}", _report(kind), ["POST"]) for kind in behaviour.REPORTS],
+    ("/saved-funnels", _save_funnel, ["POST"]),
+    ("/saved-funnels", _json(lambda c, project, _: saved_funnels.list_all(c, project)), ["GET"]),
+    # The id is parsed by the handler: a malformed one is then a 404 in the one error shape.
+    ("/saved-funnels/{funnel_id}", _saved_funnel(saved_funnels.get_one), ["GET"]),
+    ("/saved-funnels/{funnel_id}", _saved_funnel(saved_funnels.delete), ["DELETE"]),
 ]
 
 

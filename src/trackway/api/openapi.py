@@ -9,6 +9,13 @@ from typing import Any
 
 import msgspec
 
+from trackway.query.behaviour.spec import (
+    FlowsSpec,
+    FrequencySpec,
+    FunnelSpec,
+    LifecycleSpec,
+    RetentionSpec,
+)
 from trackway.query.spec import InsightsSpec
 
 _DATES = ["from_date", "to_date"]
@@ -99,19 +106,63 @@ MIXPANEL: list[tuple[str, str, str, list[str], list[str]]] = [
         ["name"],
         ["event", "limit"],
     ),
+    (
+        "/funnels",
+        "get",
+        "A funnel's steps per date: a saved funnel (`funnel_id`) or `steps` (a JSON array)",
+        _DATES,
+        ["funnel_id", "steps", "length", "length_unit", "interval", "unit", "on", "where", "limit"],
+    ),
+    ("/funnels/list", "get", "The saved funnels: id and name", [], []),
+    (
+        "/retention",
+        "get",
+        "Retention cohorts: first-time (`birth`) or recurring (`compounded`)",
+        _DATES,
+        [
+            "retention_type",
+            "born_event",
+            "event",
+            "born_where",
+            "where",
+            "unit",
+            "interval",
+            "interval_count",
+            "unbounded_retention",
+        ],
+    ),
+    (
+        "/retention/addiction",
+        "get",
+        "Frequency: users active in at least k hours or days of each period",
+        _DATES,
+        ["unit", "addiction_unit", "event", "where"],
+    ),
 ]
-NATIVE: list[tuple[str, str, str]] = [
-    ("/insights", "post", "Run an Insights report (body: InsightsSpec)"),
-    ("/deletions", "post", "Delete users (GDPR): `distinct_ids`, a JSON array"),
-    ("/versions", "get", "The events table's versions, newest first"),
+# path (relative to /api/v1/projects/{project_id}), method, summary, request body schema
+NATIVE: list[tuple[str, str, str, str | None]] = [
+    ("/insights", "post", "Run an Insights report (body: InsightsSpec)", "InsightsSpec"),
+    ("/deletions", "post", "Delete users (GDPR): `distinct_ids`, a JSON array", None),
+    ("/versions", "get", "The events table's versions, newest first", None),
+    ("/funnels", "post", "Run a funnel (body: FunnelSpec)", "FunnelSpec"),
+    ("/retention", "post", "Run a retention report (body: RetentionSpec)", "RetentionSpec"),
+    ("/flows", "post", "Run a flows report (body: FlowsSpec)", "FlowsSpec"),
+    ("/frequency", "post", "Run a frequency report (body: FrequencySpec)", "FrequencySpec"),
+    ("/lifecycle", "post", "Run a lifecycle report (body: LifecycleSpec)", "LifecycleSpec"),
+    ("/saved-funnels", "post", "Save a funnel definition", "SavedFunnelRequest"),
+    ("/saved-funnels", "get", "The saved funnels with their definitions", None),
+    ("/saved-funnels/{funnel_id}", "get", "One saved funnel", None),
+    ("/saved-funnels/{funnel_id}", "delete", "Delete a saved funnel", None),
 ]
+_SPECS = [InsightsSpec, FunnelSpec, RetentionSpec, FlowsSpec, FrequencySpec, LifecycleSpec]
 
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    schemas, components = msgspec.json.schema_components(
-        [InsightsSpec], ref_template="#/components/schemas/{name}"
+    _, components = msgspec.json.schema_components(
+        _SPECS, ref_template="#/components/schemas/{name}"
     )
+    components["SavedFunnelRequest"] = _SAVED_FUNNEL
     paths: dict[str, dict[str, Any]] = {}
     for prefix in ("/api/2.0", "/api/query"):
         for path, method, summary, required, optional in MIXPANEL:
@@ -120,15 +171,20 @@ def openapi_document() -> dict[str, Any]:
             ]
             parameters.append(_query("project_id", False))
             paths.setdefault(prefix + path, {})[method] = _operation(summary, parameters)
-    for path, method, summary in NATIVE:
-        operation = _operation(
-            summary,
-            [{"name": "project_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        )
-        if path == "/insights":
+    for path, method, summary, body in NATIVE:
+        parameters = [_path("project_id")]
+        if "{funnel_id}" in path:
+            parameters.append(_path("funnel_id"))
+        operation = _operation(summary, parameters)
+        if "{funnel_id}" in path:
+            missing = {**operation["responses"]["401"], "description": "No such saved funnel"}
+            operation["responses"]["404"] = missing
+        if body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": schemas[0]}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}
+                },
             }
         paths.setdefault(f"/api/v1/projects/{{project_id}}{path}", {})[method] = operation
     paths["/api/v1/openapi.json"] = {
@@ -156,6 +212,10 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
 def _query(name: str, required: bool) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
 
@@ -173,6 +233,17 @@ def _operation(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+_SAVED_FUNNEL = {
+    "type": "object",
+    "required": ["name", "funnel"],
+    "properties": {
+        "name": {"type": "string"},
+        "funnel": {
+            "type": "object",
+            "description": "FunnelSpec's fields except `from_date` and `to_date`",
+        },
+    },
+}
 _ERROR = {
     "type": "object",
     "required": ["code", "error", "status", "error_code"],

@@ -72,7 +72,13 @@ def run_funnel(reader: EventReader, project: Project, spec: FunnelSpec) -> dict[
     views = scan_views(
         reader,
         project,
-        [compiled.where, *compiled.steps, *compiled.exclusions, *compiled.hold],
+        [
+            compiled.where,
+            *compiled.steps,
+            *compiled.exclusions,
+            *compiled.hold,
+            *compiled.breakdowns,
+        ],
         (start - look_back, end + spec.window.ms() + grace + 1),
         ["distinct_id"] if spec.drop_offs else [],
         [b.property for b in spec.breakdowns if b.property],
