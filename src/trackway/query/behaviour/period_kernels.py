@@ -22,6 +22,21 @@ NEW, RETURNING, RESURRECTING, DORMANT = 0, 1, 2, 3
 
 
 @njit(nogil=True, cache=True)
+def _first_at_least(a: I64, lo: int, hi: int, bound: int) -> int:
+    """The first index in [lo, hi) of ascending ``a`` holding at least ``bound`` (hi if none),
+    searched outward from lo: a few steps when it is near."""
+    if lo >= hi or a[lo] >= bound:
+        return lo
+    below = lo  # a[below] < bound throughout
+    step = 1
+    while below + step < hi and a[below + step] < bound:
+        below += step
+        step *= 2
+    top = min(below + step, hi)
+    return below + 1 + int(np.searchsorted(a[below + 1 : top], bound))
+
+
+@njit(nogil=True, cache=True)
 def retention_entries(
     users: I64,
     times: I64,
@@ -90,7 +105,9 @@ def retention_entries(
             runs = 0
             top = -1  # the highest slot a run of min_returns reached
             period = cohort  # calendar period of the latest return
-            for k in range(j + 1, end):
+            k = j
+            while k + 1 < end:
+                k += 1
                 t = times[k]
                 if not returning[k] or t <= birth:
                     continue
@@ -112,19 +129,32 @@ def retention_entries(
                 if slot >= n_slots and not unbounded:
                     break
                 if runs == 0 or run_slot[runs - 1] != slot:
-                    if unbounded and not measured and top >= n_slots - 1:
-                        break  # counted in every slot; later returns change nothing
                     run_slot[runs] = slot
                     run_events[runs] = 0
                     run_sum[runs] = 0.0
                     run_num[runs] = 0
                     runs += 1
                 run_events[runs - 1] += 1
-                if run_events[runs - 1] >= min_returns:
+                if measured:
+                    if valid[k]:
+                        run_sum[runs - 1] += values[k]
+                        run_num[runs - 1] += 1
+                elif run_events[runs - 1] >= min_returns:
+                    # Counted in this period: its other events change nothing, so skip them
+                    # (a heavy user's entry then costs its periods, not its events).
                     top = slot
-                if measured and valid[k]:
-                    run_sum[runs - 1] += values[k]
-                    run_num[runs - 1] += 1
+                    if unbounded and top >= n_slots - 1:
+                        break  # counted in every slot
+                    if rolling_ms > 0:
+                        k = _first_at_least(times, k + 1, end, birth + (p + 1) * rolling_ms) - 1
+                    elif period + 1 < n_edges:
+                        k = _first_at_least(times, k + 1, end, edges[period + 1]) - 1
+                    else:
+                        break
+            if measured:
+                for r in range(runs):  # slots ascend: the last qualifying run is the top
+                    if run_events[r] >= min_returns:
+                        top = run_slot[r]
             if unbounded:
                 if top >= 0:
                     top = min(top, n_slots - 1)
