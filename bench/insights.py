@@ -23,54 +23,29 @@ cold is a fresh process reading its Delta table and is compared with the peers' 
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from importlib import metadata
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from trackway.datagen import generate, to_table
+from bench.harness import (
+    DAY_MS,
+    DAYS,
+    END_MS,
+    FIRST_DAY,
+    START_MS,
+    Paths,
+    Runner,
+    Suite,
+    main,
+    open_sql,
+    same_rows,
+)
 from trackway.projects import ProjectCatalog
 from trackway.query.spec import Breakdown, InsightsSpec, Metric
-from trackway.storage.columns import column_type, conform
-from trackway.storage.events_table import EventTable
-from trackway.storage.layout import ProjectPaths
-
-REPO = Path(__file__).resolve().parent.parent
-SIZES = {"S": (1_000_000, 100_000), "M": (10_000_000, 1_000_000)}
-ENGINES = ("duckdb", "chdb", "trackway")
-FIRST_DAY = date(2026, 6, 1)  # datagen's default start_ms is 2026-06-01T00:00Z
-DAYS = 30
-DAY_MS = 86_400_000
-START_MS = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1000)
-END_MS = START_MS + DAYS * DAY_MS
-REL_TOL = 1e-9
-ROW_GROUP = 128 * 1024  # several row groups per file, so the peers scan Parquet in parallel
-DATA_VERSION = 3  # bump when the prepared files change shape
-# The column every mode of the result table shows; trackway has one mode in two of them.
-COLUMNS = ("warm-memory", "warm-parquet", "cold-native", "cold-parquet")
-MODES = {
-    "duckdb": COLUMNS,
-    "chdb": COLUMNS,
-    "trackway": ("warm", "cold"),
-}
-COLUMN_OF = {"warm": "warm-memory", "cold": "cold-parquet"}
-WORKER_TIMEOUT_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,189 +168,20 @@ QUERIES = (
 QUERY_BY_KEY = {q.key: q for q in QUERIES}
 
 
-# --- Data -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Paths:
-    root: Path
-
-    @property
-    def parquet(self) -> Path:
-        return self.root / "events.parquet"
-
-    @property
-    def duckdb(self) -> Path:
-        return self.root / "events.duckdb"
-
-    @property
-    def chdb(self) -> Path:
-        return self.root / "chdb"
-
-    @property
-    def trackway(self) -> Path:
-        return self.root / "trackway"
-
-    @property
-    def tiny(self) -> Path:
-        """2,000 events in trackway's format: warms trackway up without touching the data."""
-        return self.root / "trackway-tiny"
-
-    @property
-    def ready(self) -> Path:
-        return self.root / "ready.json"
-
-
-def prepare(size: str, seed: int, root: Path, regenerate: bool) -> dict[str, Any]:
-    """Generate the events once per (size, seed) and store them in every engine's format."""
-    paths = Paths(root)
-    wanted = {"version": DATA_VERSION, "size": size, "seed": seed}
-    if not regenerate and paths.ready.exists():
-        ready = json.loads(paths.ready.read_text())
-        if {k: ready.get(k) for k in wanted} == wanted:
-            return dict(ready)
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    events, users = SIZES[size]
-    started = time.perf_counter()
-    table = to_table(generate(events, users, days=DAYS, start_ms=START_MS, seed=seed), shards=8)
-    timings = {"generate_s": time.perf_counter() - started}
-    # The peers get trackway's rows in trackway's order (shard, user, time), its user hash
-    # as the user id and the same property values: equal answers are then expected exactly.
-    flat = pa.table(
-        {
-            "user_id": table.column("user_hash"),
-            "time": table.column("time"),
-            "event": pc.cast(table.column("event"), pa.string()),
-            "browser": pc.cast(table.column("ps_browser"), pa.string()),
-            "product_id": table.column("ps_product_id"),
-            "price": table.column("pf_price"),
-        }
-    )
-    assert pc.min(flat.column("time")).as_py() >= START_MS
-    assert pc.max(flat.column("time")).as_py() < END_MS
-    started = time.perf_counter()
-    pq.write_table(
-        flat, paths.parquet, row_group_size=ROW_GROUP, compression="zstd", compression_level=3
-    )
-    timings["parquet_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    _load_trackway(table, paths.trackway)
-    timings["trackway_load_s"] = time.perf_counter() - started
-    tiny = generate(2_000, 200, days=DAYS, start_ms=START_MS, seed=seed)
-    _load_trackway(to_table(tiny, shards=8), paths.tiny)
-    del table
-    started = time.perf_counter()
-    _load_duckdb_native(paths)
-    timings["duckdb_load_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    _load_chdb_native(paths)
-    timings["chdb_load_s"] = time.perf_counter() - started
-    ready = {**wanted, "events": flat.num_rows, "users": users, "timings": timings}
-    ready["bytes"] = {
-        "parquet": paths.parquet.stat().st_size,
-        "duckdb": paths.duckdb.stat().st_size,
-        "chdb": _tree_bytes(paths.chdb),
-        "trackway": _tree_bytes(paths.trackway),
-    }
-    paths.ready.write_text(json.dumps(ready, indent=2))
-    return ready
-
-
-def _tree_bytes(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-
-
-def _load_trackway(table: pa.Table, data_dir: Path) -> None:
-    # In the types the storage worker writes (events_to_table): datagen.to_table leaves
-    # ps_product_id a plain string, which every scan would re-encode as a dictionary.
-    table = pa.table(
-        {name: conform(table.column(name), column_type(name)) for name in table.column_names}
-    )
-    project = ProjectCatalog(data_dir).create("bench")
-    EventTable(ProjectPaths(data_dir, project.id).events).append(table, {})
-
-
-def _load_duckdb_native(paths: Paths) -> None:
-    import duckdb  # noqa: PLC0415 - only loading needs it
-
-    with duckdb.connect(str(paths.duckdb)) as con:
-        con.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{paths.parquet}')")
-
-
-_CHDB_COLUMNS = (
-    "user_id Int64, time Int64, event LowCardinality(String), browser LowCardinality(String),"
-    " product_id Nullable(String), price Nullable(Float64)"
-)
-
-
-def _load_chdb_native(paths: Paths) -> None:
-    from chdb import session  # noqa: PLC0415 - only loading needs it
-
-    sess = session.Session(str(paths.chdb))
-    try:
-        sess.query(
-            f"CREATE TABLE events ({_CHDB_COLUMNS}) ENGINE = MergeTree ORDER BY (user_id, time)"
-        )
-        sess.query(f"INSERT INTO events SELECT * FROM file('{paths.parquet}', 'Parquet')")
-        sess.query("OPTIMIZE TABLE events FINAL")
-    finally:
-        sess.close()
-
-
 # --- Engines (run inside a worker) --------------------------------------------------------
-
-Runner = Callable[[Query], list[Any]]
 
 
 def open_engine(engine: str, mode: str, paths: Paths) -> Runner:
     """Open the data for one engine and mode; the returned runner answers one query."""
-    opener = {"duckdb": _open_duckdb, "chdb": _open_chdb, "trackway": _open_trackway}[engine]
-    return opener(mode, paths)
+    if engine == "trackway":
+        return _trackway_runner(paths.trackway)
+    sql = open_sql(engine, mode, paths)
 
-
-def _open_duckdb(mode: str, paths: Paths) -> Runner:
-    import duckdb  # noqa: PLC0415 - only this engine's process needs it
-
-    if mode.endswith("native"):
-        con = duckdb.connect(str(paths.duckdb), read_only=True)
-        src = "events"
-    else:
-        con = duckdb.connect()
-        src = f"read_parquet('{paths.parquet}')"
-        if mode.endswith("memory"):
-            con.execute(f"CREATE TABLE events AS SELECT * FROM {src}")
-            src = "events"
-
-    def run(query: Query) -> list[Any]:
-        return _rows(query, con.execute(query.duckdb.format(src=src)).fetchall())
+    def run(key: str) -> list[Any]:
+        query = QUERY_BY_KEY[key]
+        return _rows(query, sql(query.duckdb if engine == "duckdb" else query.chdb))
 
     return run
-
-
-def _open_chdb(mode: str, paths: Paths) -> Runner:
-    from chdb import session  # noqa: PLC0415 - only this engine's process needs it
-
-    sess = session.Session(f"file:{paths.chdb}?mode=ro" if mode.endswith("native") else None)
-    src = f"file('{paths.parquet}', 'Parquet')"
-    if mode.endswith("memory"):
-        sess.query(f"CREATE TABLE events ({_CHDB_COLUMNS}) ENGINE = Memory")
-        sess.query(f"INSERT INTO events SELECT * FROM {src}")
-    if not mode.endswith("parquet"):
-        src = "events"
-
-    def run(query: Query) -> list[Any]:
-        # "ArrowTable" would import pandas (~0.2 s) on first use; read the IPC bytes instead.
-        result = sess.query(query.chdb.format(src=src), "Arrow")
-        table = pa.ipc.open_file(pa.py_buffer(result.bytes())).read_all()
-        return _rows(query, [tuple(r.values()) for r in table.to_pylist()])
-
-    return run
-
-
-def _open_trackway(mode: str, paths: Paths) -> Runner:
-    return _trackway_runner(paths.trackway)
 
 
 def _trackway_runner(data_dir: Path) -> Runner:
@@ -386,10 +192,17 @@ def _trackway_runner(data_dir: Path) -> Runner:
     reader = EventReader(data_dir, cache_bytes=4 << 30)
     (project,) = ProjectCatalog(data_dir).all()
 
-    def run(query: Query) -> list[Any]:
+    def run(key: str) -> list[Any]:
+        query = QUERY_BY_KEY[key]
         return query.answer(run_insights(reader, project, query.spec))
 
     return run
+
+
+def _warm_up_trackway(data_dir: Path) -> None:
+    run = _trackway_runner(data_dir)
+    for query in QUERIES:
+        run(query.key)
 
 
 def _rows(query: Query, rows: list[tuple[Any, ...]]) -> list[Any]:
@@ -403,140 +216,11 @@ def _rows(query: Query, rows: list[tuple[Any, ...]]) -> list[Any]:
     return sorted(out) if query.key == "Q2" else out
 
 
-def _start_engine(engine: str, paths: Paths) -> float:
-    """Start the engine without touching the measured data and return how long it took, so
-    cold timings are about the data. The peers answer ``SELECT 1``; trackway answers the four
-    queries on a tiny table of its own, which loads its compiled kernels from numba's
-    cache and makes the imports its first query makes (deltalake, and pandas through
-    ``pa.table``) - work a server does once per process."""
-    started = time.perf_counter()
-    if engine == "duckdb":
-        import duckdb  # noqa: PLC0415 - only this engine's process needs it
-
-        duckdb.connect().execute("SELECT 1").fetchall()
-    elif engine == "chdb":
-        import chdb  # noqa: PLC0415 - only this engine's process needs it
-
-        chdb.query("SELECT 1", "CSV")
-    else:
-        run = _trackway_runner(paths.tiny)
-        for query in QUERIES:
-            run(query)
-    return time.perf_counter() - started
-
-
-def _timed(call: Callable[[], Any]) -> tuple[Any, float, float]:
-    """The call's result, wall seconds and CPU seconds (all the process's threads)."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = call()
-    return result, time.perf_counter() - wall, time.process_time() - cpu
-
-
-def worker(job: dict[str, Any]) -> dict[str, Any]:
-    """Run one engine and mode: warm (open once, time each query ``runs`` times after one
-    untimed run) or cold (time open + one query)."""
-    engine, mode, paths = job["engine"], job["mode"], Paths(Path(job["root"]))
-    queries = [QUERY_BY_KEY[k] for k in job["queries"]]
-    out: dict[str, Any] = {"boot_s": _start_engine(engine, paths)}
-    if mode.startswith("cold"):
-        (query,) = queries
-        answer, wall, cpu = _timed(lambda: open_engine(engine, mode, paths)(query))
-        out[query.key] = {"times_s": [wall], "cpu_s": [cpu], "answer": answer}
-        return out
-    run, out["open_s"], _ = _timed(lambda: open_engine(engine, mode, paths))
-    for query in queries:
-        answer, first, _ = _timed(lambda: run(query))  # noqa: B023 - called at once
-        times, cpus = [], []
-        for _ in range(job["runs"]):
-            again, wall, cpu = _timed(lambda: run(query))  # noqa: B023 - called at once
-            times.append(wall)
-            cpus.append(cpu)
-            problems = same_answer(query.key, answer, again, tie_tolerant=False)
-            if problems:
-                raise AssertionError(f"{engine} {mode} {query.key}: answer changed: {problems}")
-        out[query.key] = {"first_s": first, "times_s": times, "cpu_s": cpus, "answer": answer}
-    return out
-
-
-# --- Orchestration ------------------------------------------------------------------------
-
-
-def _spawn(job: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.insights", "--worker", json.dumps(job)],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=WORKER_TIMEOUT_S,
-    )
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        return {"error": f"exit {proc.returncode}: {tail}"}
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
-def measure(engine: str, mode: str, root: Path, queries: list[str], runs: int) -> dict[str, Any]:
-    """Per query: times, answers (one per run) and engine start-ups, or an error."""
-    job = {"engine": engine, "mode": mode, "root": str(root), "queries": queries, "runs": runs}
-    if not mode.startswith("cold"):
-        result = _spawn(job)
-        if "error" in result:
-            return {q: {"error": result["error"]} for q in queries}
-        return {
-            q: {**result[q], "answers": [result[q]["answer"]], "boot_s": [result["boot_s"]]}
-            for q in queries
-        }
-    out: dict[str, Any] = {}
-    for q in queries:
-        _spawn({**job, "queries": [q]})  # untimed: brings the files into the OS cache
-        times, cpus, answers, boots = [], [], [], []
-        for _ in range(runs):
-            result = _spawn({**job, "queries": [q]})
-            if "error" in result:
-                out[q] = {"error": result["error"]}
-                break
-            times += result[q]["times_s"]
-            cpus += result[q]["cpu_s"]
-            answers.append(result[q]["answer"])
-            boots.append(result["boot_s"])
-        else:
-            out[q] = {
-                "times_s": times,
-                "cpu_s": cpus,
-                "answer": answers[0],
-                "answers": answers,
-                "boot_s": boots,
-            }
-    return out
-
-
 def same_answer(query: str, a: list[Any], b: list[Any], tie_tolerant: bool) -> list[str]:
     """Differences between two canonical answers (empty when equal)."""
     if query == "Q3" and tie_tolerant:
         return _top_differences(a, b)
-    problems = []
-    if len(a) != len(b):
-        problems.append(f"{len(a)} rows vs {len(b)} rows")
-    for left, right in zip(a, b, strict=False):
-        if not _rows_equal(left, right):
-            problems.append(f"{left} vs {right}")
-        if len(problems) >= 5:
-            break
-    return problems
-
-
-def _rows_equal(left: list[Any], right: list[Any]) -> bool:
-    if len(left) != len(right):
-        return False
-    for x, y in zip(left, right, strict=True):
-        if isinstance(x, float) or isinstance(y, float):
-            if not math.isclose(float(x), float(y), rel_tol=REL_TOL, abs_tol=0.0):
-                return False
-        elif x != y:
-            return False
-    return True
+    return same_rows(a, b)
 
 
 def _top_differences(a: list[Any], b: list[Any]) -> list[str]:
@@ -557,214 +241,14 @@ def _top_differences(a: list[Any], b: list[Any]) -> list[str]:
     return problems
 
 
-def check(results: dict[str, dict[str, dict[str, Any]]], queries: list[str]) -> dict[str, Any]:
-    """Compare every engine's and mode's answers with the first peer's."""
-    report: dict[str, Any] = {}
-    for q in queries:
-        reference = None
-        entries = []
-        for engine, modes in results.items():
-            for mode, per_query in modes.items():
-                entry = per_query.get(q, {})
-                if "answers" not in entry:
-                    continue
-                if reference is None:
-                    reference = (f"{engine} {mode}", entry["answer"])
-                for answer in entry["answers"]:
-                    problems = same_answer(q, reference[1], answer, engine == "trackway")
-                    if problems:
-                        entries.append({"engine": engine, "mode": mode, "problems": problems})
-                        break
-                else:
-                    entries.append({"engine": engine, "mode": mode, "problems": []})
-        report[q] = {
-            "reference": reference[0] if reference else None,
-            "rows": len(reference[1]) if reference else 0,
-            "engines": entries,
-            "match": all(not e["problems"] for e in entries),
-        }
-    return report
-
-
-def summarise(results: dict[str, dict[str, dict[str, Any]]], queries: list[str]) -> dict[str, Any]:
-    """Median per engine, mode and query, and its ratio to the fastest peer in its column."""
-    table: dict[str, Any] = {}
-    for q in queries:
-        cells: dict[str, dict[str, Any]] = {}
-        for engine, modes in results.items():
-            for mode, per_query in modes.items():
-                entry = per_query.get(q, {})
-                column = COLUMN_OF.get(mode, mode) if engine == "trackway" else mode
-                cell: dict[str, Any] = {"column": column}
-                if "times_s" in entry:
-                    cell["median_ms"] = statistics.median(entry["times_s"]) * 1000
-                    cell["times_ms"] = [t * 1000 for t in entry["times_s"]]
-                    cell["cpu_ms"] = statistics.median(entry["cpu_s"]) * 1000
-                    cell["boot_ms"] = statistics.median(entry["boot_s"]) * 1000
-                    if "first_s" in entry:
-                        cell["first_ms"] = entry["first_s"] * 1000
-                else:
-                    cell["error"] = entry.get("error", "not run")
-                cells[f"{engine} {mode}"] = cell
-        for column in COLUMNS:
-            peers = [
-                c["median_ms"]
-                for name, c in cells.items()
-                if c["column"] == column and not name.startswith("trackway") and "median_ms" in c
-            ]
-            for c in cells.values():
-                if c["column"] == column and "median_ms" in c and peers:
-                    c["ratio"] = c["median_ms"] / min(peers)
-        table[q] = cells
-    return table
-
-
-def render(summary: dict[str, Any], checks: dict[str, Any], runs: int) -> str:
-    lines = []
-    for q, cells in summary.items():
-        lines.append(f"\n{q}  {QUERY_BY_KEY[q].title}   (medians of {runs} runs)")
-        lines.append(f"{'':<10}" + "".join(f"{c:>27}" for c in COLUMNS))
-        lines.append(f"{'engine':<10}" + f"{'wall ms':>11}{'ratio':>8}{'cpu ms':>8}" * 4)
-        for engine in ENGINES:
-            row = {c["column"]: c for n, c in cells.items() if n.split()[0] == engine}
-            if not row:
-                continue
-            text = []
-            for column in COLUMNS:
-                cell = row.get(column)
-                if cell is None:
-                    text.append(f"{'-':>27}")
-                elif "median_ms" in cell:
-                    ratio = f"{cell['ratio']:.2f}x" if "ratio" in cell else "-"
-                    text.append(f"{cell['median_ms']:>11.1f}{ratio:>8}{cell['cpu_ms']:>8.0f}")
-                else:
-                    text.append(f"{'error':>27}")
-            lines.append(f"{engine:<10}" + "".join(text))
-        verdict = checks[q]
-        status = "answers match" if verdict["match"] else "ANSWERS DIFFER"
-        lines.append(f"  {status} ({verdict['rows']} rows, reference {verdict['reference']})")
-        for e in verdict["engines"]:
-            for problem in e["problems"]:
-                lines.append(f"    {e['engine']} {e['mode']}: {problem}")
-        for name, c in cells.items():
-            if "error" in c and c["error"] != "not run":
-                lines.append(f"    {name}: {c['error'].splitlines()[-1][:200]}")
-    boots: dict[str, list[float]] = {}
-    for cells in summary.values():
-        for name, cell in cells.items():
-            if name.split()[1].startswith("cold") and "boot_ms" in cell:
-                boots.setdefault(name.split()[0], []).append(cell["boot_ms"])
-    lines.append(
-        "\nratio: wall time over the fastest peer's in the same column; cpu: the process's"
-        " CPU time (all threads). trackway warm is under warm-memory, trackway cold under"
-        " cold-parquet."
-    )
-    if boots:
-        lines.append(
-            "cold = a fresh process per run, files in the OS cache; the engine's start-up is"
-            " not timed (median over cold runs): "
-            + ", ".join(f"{e} {statistics.median(b):.0f} ms" for e, b in boots.items())
-        )
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="S")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default=",".join(ENGINES), help="engines, comma-separated")
-    parser.add_argument("--queries", default=",".join(QUERY_BY_KEY))
-    parser.add_argument("--modes", default="warm,cold", help="warm, cold or both")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "trackway-bench-insights",
-        help="prepared data is kept here per size and seed and reused",
-    )
-    parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--out", type=Path, default=REPO / "bench/results/insights.json")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
-        return 0
-    engines = [e for e in args.only.split(",") if e]
-    queries = [q for q in args.queries.split(",") if q]
-    kinds = set(args.modes.split(","))
-    unknown = set(engines) - set(ENGINES) | set(queries) - set(QUERY_BY_KEY)
-    if unknown or args.runs < 1:
-        parser.error(f"unknown engines or queries {sorted(unknown)}, or --runs < 1")
-    root = args.data_root / f"{args.size}-seed{args.seed}"
-    started = time.perf_counter()
-    data = prepare(args.size, args.seed, root, args.regenerate)
-    print(
-        f"data: {data['events']:,} events, {data['users']:,} users in {root}"
-        f" (ready in {time.perf_counter() - started:.1f} s); sizes on disk: "
-        + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in data["bytes"].items()),
-        flush=True,
-    )
-    load_before = os.getloadavg()
-    if load_before[0] > 0.5:
-        print(
-            f"warning: load average {load_before[0]:.1f} before the run on {os.cpu_count()} CPUs;"
-            " other processes will add noise to the timings",
-            flush=True,
-        )
-    results: dict[str, dict[str, dict[str, Any]]] = {}
-    for engine in engines:
-        for mode in MODES[engine]:
-            if mode.split("-")[0] not in kinds:
-                continue
-            started = time.perf_counter()
-            results.setdefault(engine, {})[mode] = measure(engine, mode, root, queries, args.runs)
-            print(f"  {engine} {mode}: {time.perf_counter() - started:.1f} s", flush=True)
-    summary = summarise(results, queries)
-    checks = check(results, queries)
-    print(render(summary, checks, args.runs))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "size": args.size,
-        "runs": args.runs,
-        "cpus": os.cpu_count(),
-        "load_average": {"before": load_before, "after": os.getloadavg()},
-        "data": data,
-        "versions": _versions(),
-        "commit": _commit(),
-        "timings": summary,
-        "checks": checks,
-        "answers": {
-            q: {
-                f"{e} {m}": per_query[q].get("answer")
-                for e, modes in results.items()
-                for m, per_query in modes.items()
-            }
-            for q in queries
-        },
-    }
-    args.out.write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {args.out}")
-    return 0 if all(c["match"] for c in checks.values()) else 1
-
-
-def _commit() -> dict[str, Any]:
-    """The commit measured, and the files changed since (others edit while benches run)."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    return {
-        "head": git("rev-parse", "HEAD"),
-        "changed": git("status", "--porcelain", "src").splitlines(),
-    }
-
-
-def _versions() -> dict[str, str]:
-    packages = ("duckdb", "chdb", "pyarrow", "numpy", "numba", "deltalake")
-    return {"python": sys.version.split()[0], **{p: metadata.version(p) for p in packages}}
+SUITE = Suite(
+    name="insights",
+    titles={q.key: q.title for q in QUERIES},
+    open=open_engine,
+    warm_up_trackway=_warm_up_trackway,
+    same_answer=same_answer,
+)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(SUITE, __doc__.splitlines()[0]))

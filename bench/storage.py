@@ -39,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from http.client import HTTPConnection
 from multiprocessing.connection import Connection
@@ -775,7 +775,9 @@ def _duckdb_parquet(data_dir: Path, project_id: int) -> Callable[[], int]:
     def read() -> int:
         files = DeltaTable(path).file_uris()
         query = "SELECT user_hash, time, event FROM read_parquet($files)"
-        return int(connection.execute(query, {"files": files}).to_arrow_table().num_rows)
+        table = connection.execute(query, {"files": files}).to_arrow_table()
+        assert table is not None
+        return int(table.num_rows)
 
     return read
 
@@ -907,7 +909,7 @@ def print_report(options: Options, results: dict[str, Any]) -> None:
             f"{options.duration_s:g} s of load, {options.connections} connections, "
             f"{options.batch_events}-event batches"
         )
-        rows = [
+        rows: list[tuple[str, ...]] = [
             ("events acknowledged", f"{ingest['acked_events']:,}", f"{load['failed']} failed"),
             ("acked events/s", f"{ingest['acked_per_s']:,.0f}", f"over {ingest['load_s']:.1f} s"),
             (
@@ -1044,7 +1046,7 @@ def _pcts(values: dict[str, Any]) -> tuple[str, ...]:
     return (fmt(values["p50"]), fmt(values["p99"]), fmt(values["max"]), str(values["n"]))
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     """Aligned columns: the first (and a trailing "note") left, numbers right."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     left = {0, len(header) - 1} if header[-1] == "note" else {0}
