@@ -152,6 +152,8 @@ def step_bits(
 ) -> U64:
     """Per row, bit k set when the row matches step k: one lookup per row by event name,
     then the steps' filters and the global one (``base``, None when there is none)."""
+    if not steps:
+        return np.zeros(view.rows, np.uint64)
     dictionary = view.event_names.dictionary.to_pylist()
     table = np.zeros(len(dictionary) + 1, np.uint64)
     for k, events in enumerate(steps):

@@ -212,13 +212,15 @@ def _shard(
     else:
         usable = (steps | excluded) != 0
     order = tie_order(usable, users, times, steps, name_ranks(view))
+    # The kernel reads the used rows compacted, in order: contiguous memory.
+    hold = _hold_keys(view, compiled.hold)
     records, step_times = fk.funnel_records(
-        order,
-        users,
-        times,
-        steps,
-        excluded,
-        _hold_keys(view, compiled.hold),
+        np.arange(len(order)),
+        users[order],
+        times[order],
+        steps[order],
+        excluded[order],
+        hold[order] if compiled.hold else np.zeros(len(order), np.int64),
         np.array([x.after_step - 1 for x in spec.exclusions], np.int32),
         np.array([(x.before_step or n) - 1 for x in spec.exclusions], np.int32),
         MODES[spec.order],
@@ -233,13 +235,15 @@ def _shard(
         spec.session_gap.ms(),
         _attribution(spec),
     )
+    records[:, 0] = order[records[:, 0]]
+    records[:, 2] = order[records[:, 2]]
     segments = shard_segments(view, breakdowns, compiled.breakdowns) if breakdowns else None
     return _ShardResult(view, times, records, step_times, segments)
 
 
 def _hold_keys(view: ShardView, hold: list[Compiled]) -> I64:
     """Equal keys for rows with equal held values (a missing value is a value of its own)."""
-    key = np.zeros(view.rows, np.int64)
+    key = np.zeros(view.rows if hold else 0, np.int64)
     for expression in hold:
         codes, labels = expression.evaluate(view, view.rows).to_segment_keys()
         key = key * (len(labels) + 1) + np.asarray(codes, np.int64) + 1
