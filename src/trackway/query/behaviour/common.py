@@ -171,16 +171,21 @@ def step_bits(
     return bits
 
 
+def name_rank_table(view: ShardView) -> I32:
+    """Per event-name code, the name's rank in sorted name order: ties go by name."""
+    dictionary = view.event_names.dictionary.to_pylist()
+    order = np.argsort(np.array(dictionary, dtype=object), kind="stable")
+    rank = np.empty(len(dictionary), np.int32)
+    rank[order] = np.arange(len(dictionary), dtype=np.int32)
+    return rank
+
+
 def name_ranks(view: ShardView) -> I32:
-    """Each row's event name as its rank in sorted name order: ties are ordered by name."""
+    """Each row's event name as its rank in sorted name order."""
 
     def make() -> I32:
-        names = view.event_names
-        dictionary = names.dictionary.to_pylist()
-        order = np.argsort(np.array(dictionary, dtype=object), kind="stable")
-        rank = np.empty(len(dictionary), np.int32)
-        rank[order] = np.arange(len(dictionary), dtype=np.int32)
-        return rank[names.indices.to_numpy(zero_copy_only=False)] if len(dictionary) else rank
+        table = name_rank_table(view)
+        return table[event_codes(view)] if len(table) else table
 
     return view.cached("name_ranks", make, lambda a: int(a.nbytes))
 

@@ -14,18 +14,16 @@ import pyarrow as pa
 from trackway.errors import PayloadError
 from trackway.projects import Project
 from trackway.query.behaviour.common import (
-    base_mask,
     breakdown_expression,
     event_codes,
     event_mask,
     match_mask,
     maybe_compile,
-    name_ranks,
+    name_rank_table,
     parallel,
     resolve_auto_buckets,
     scan_views,
     shard_segments,
-    tie_order,
     top_segments,
 )
 from trackway.query.behaviour.flow_kernel import NONE, flow_paths
@@ -71,22 +69,27 @@ def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[st
     breakdowns = resolve_auto_buckets(breakdowns, segment_expressions, views)
 
     def one(view: ShardView) -> _Paths:
-        base = base_mask(view, where)
+        base = where.filter_mask(view, view.rows) if where is not None else None
         users, times = view.users, view.times
-        no_steps = np.zeros(0, np.uint64)
-        order = tie_order(base, users, times, no_steps, name_ranks(view))
-        anchors, paths = flow_paths(
-            order,
+        anchor = event_mask(view, spec.anchor.events())
+        if base is not None or anchor_where is not None:
+            anchor = match_mask(view, spec.anchor.events(), anchor_where, _all(base, view))
+        anchors = np.flatnonzero(anchor)
+        anchor_times = times[anchors]
+        anchors = anchors[(anchor_times >= start) & (anchor_times < end)]
+        names = view.event_names.dictionary.cast(pa.string())
+        hidden = np.isin(np.asarray(names.to_pylist(), dtype=object), list(spec.hide))
+        kept, paths = flow_paths(
             users,
             times,
             event_codes(view),
-            match_mask(view, spec.anchor.events(), anchor_where, base),
-            match_mask(view, spec.end.events(), end_where, base)
+            name_rank_table(view),
+            base if base is not None else np.zeros(0, bool),
+            anchors,
+            match_mask(view, spec.end.events(), end_where, _all(base, view))
             if spec.end
-            else np.zeros(view.rows, bool),
-            event_mask(view, spec.hide) if spec.hide else np.zeros(view.rows, bool),
-            start,
-            end,
+            else np.zeros(0, bool),
+            np.asarray(hidden, bool),
             window,
             spec.steps,
             spec.direction == "before",
@@ -94,11 +97,10 @@ def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[st
             spec.collapse_repeats,
             spec.end is not None,
         )
-        names = view.event_names.dictionary.cast(pa.string())
         if not breakdowns:
-            return _Paths(names, anchors, paths, None, None)
+            return _Paths(names, kept, paths, None, None)
         local = shard_segments(view, breakdowns, segment_expressions)
-        return _Paths(names, anchors, paths, local.codes[anchors], local.labels)
+        return _Paths(names, kept, paths, local.codes[kept], local.labels)
 
     shards: list[_Paths] = parallel(one, views)
     remaps, names = unify([s.names for s in shards])
@@ -114,6 +116,10 @@ def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[st
     if breakdowns:
         answer["segments"] = _segments(spec, shards, paths, labels)
     return answer
+
+
+def _all(base: npt.NDArray[np.bool_] | None, view: ShardView) -> npt.NDArray[np.bool_]:
+    return base if base is not None else np.ones(view.rows, bool)
 
 
 def _check(spec: FlowsSpec) -> None:
@@ -155,8 +161,9 @@ def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> dict[str, Any]:
         hidden[ranked[: spec.top]] = False
         hidden[end_code] = False
         grouped = np.where((shown >= 0) & hidden[np.maximum(shown, 0)], other, shown)
+        grouped_counts = np.bincount(grouped[grouped >= 0], minlength=len(names))
         for code in [*ranked[: spec.top], other, end_code]:
-            count = int(np.count_nonzero(grouped == code))
+            count = int(grouped_counts[code])
             if count:
                 nodes.append({"step": sign * (i + 1), "event": names[code], "count": count})
         # Links as one code per (source, target); -3 (the anchor) shifts to 0.
