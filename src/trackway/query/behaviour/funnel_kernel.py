@@ -1,7 +1,7 @@
 """The funnel kernel: every attempt of every user of one shard, in one compiled pass.
 
-Rows are visited through ``order`` (the tie order of docs/behaviour.md, only the rows the
-funnel can use). Per row: ``steps`` has bit k set when the row matches step k (0-based),
+Rows come compacted to those the funnel can use, in the tie order of docs/behaviour.md; row
+numbers in the output are positions in these arrays. Per row: ``steps`` has bit k set when the row matches step k (0-based),
 ``excluded`` bit x when it matches exclusion x, ``hold`` is the key of its held properties.
 Times are the grace-adjusted times. One record comes out per counted attempt.
 """
@@ -39,7 +39,6 @@ def _lowest(mask: np.uint64) -> int:
 def _attempt(
     s: int,
     stop: int,
-    order: I64,
     times: I64,
     steps: U64,
     hold: I64,
@@ -59,7 +58,7 @@ def _attempt(
     """One attempt starting at position ``s``; positions before ``stop`` are the user's (or
     session's). Fills the first-reach time and row per step; returns the steps reached and
     where the next attempt may start under TOTALS: a position and a time it must pass."""
-    row = order[s]
+    row = s
     t0 = times[row]
     key = hold[row]
     end_time = t0 + window
@@ -79,7 +78,7 @@ def _attempt(
         count[0] = 1
     i = s + 1
     while i < stop and reached < n_steps:
-        row = order[i]
+        row = i
         t = times[row]
         if t > end_time:
             break
@@ -133,42 +132,51 @@ def _attempt(
 @njit(nogil=True, cache=True, inline="always")
 def _best_level(
     first: int,
-    stop: int,
-    order: I64,
+    users: I64,
     times: I64,
     steps: U64,
     n_steps: int,
     window: int,
     range_start: int,
     range_end: int,
+    session_gap: int,
     chain_start: I64,
-) -> int:
-    """The furthest step any attempt of this unit reaches, in one pass: loose order without
-    gaps, exclusions or held properties. ``chain_start[k]`` is the latest start of an
-    attempt that reached step k; a later start never does worse, its window ends later."""
+) -> tuple[int, int, int]:
+    """The unit starting at ``first``: where it ends, the furthest step any of its attempts
+    reaches and its first start, in one pass — for loose order without gaps, exclusions or
+    held properties. ``chain_start[k]`` is the latest start of an attempt that reached step
+    k; a later start never does worse, its window ends later."""
     chain_start[:n_steps] = -NO_LIMIT
     best = 0
-    for i in range(first, stop):
-        row = order[i]
-        t = times[row]
-        m = steps[row]
-        for k in range(min(best, n_steps - 1), 0, -1):
-            if _bit(m, k) and chain_start[k - 1] > -NO_LIMIT and t <= chain_start[k - 1] + window:
-                chain_start[k] = chain_start[k - 1]
-                best = max(best, k + 1)
-        if _bit(m, 0) and range_start <= t < range_end:
-            chain_start[0] = t
-            best = max(best, 1)
-        if best == n_steps:
+    first_start = -1
+    i = first
+    while i < len(users):
+        if i > first and (users[i] != users[i - 1] or times[i] - times[i - 1] > session_gap):
             break
-    return best
+        t = times[i]
+        m = steps[i]
+        if best < n_steps:
+            for k in range(min(best, n_steps - 1), 0, -1):
+                if (
+                    _bit(m, k)
+                    and chain_start[k - 1] > -NO_LIMIT
+                    and t <= chain_start[k - 1] + window
+                ):
+                    chain_start[k] = chain_start[k - 1]
+                    best = max(best, k + 1)
+            if _bit(m, 0) and range_start <= t < range_end:
+                chain_start[0] = t
+                if best == 0:
+                    best = 1
+                    first_start = i
+        i += 1
+    return i, best, first_start
 
 
 @njit(nogil=True, cache=True)
 def _disqualified(
     s: int,
     stop: int,
-    order: I64,
     times: I64,
     excluded: U64,
     after: I32,
@@ -187,7 +195,7 @@ def _disqualified(
         low = step_time[a]
         high = step_time[b] if reached > b else step_time[0] + window + 1
         for i in range(s + 1, stop):
-            row = order[i]
+            row = i
             t = times[row]
             if t >= high:
                 break
@@ -198,7 +206,6 @@ def _disqualified(
 
 @njit(nogil=True, cache=True)
 def funnel_records(
-    order: I64,
     users: I64,
     times: I64,
     steps: U64,
@@ -220,11 +227,11 @@ def funnel_records(
 ) -> tuple[I64, I64]:
     """Per counted attempt (start row, steps reached, attribution row), and per step it
     reached after the first (step, time since the previous step, time since the start)."""
-    n = len(order)
+    n = len(users)
     start_mask = groups[0] if mode == ANY else np.uint64(1)
     capacity = 0
     for i in range(n):
-        if steps[order[i]] & start_mask != 0:
+        if steps[i] & start_mask != 0:
             capacity += 1
     records = np.empty((capacity, 3), np.int64)
     # Each reached step uses its own event and counted attempts share none.
@@ -235,7 +242,7 @@ def funnel_records(
     if gaps:
         run = 0
         for i in range(n):
-            run = run + 1 if i > 0 and users[order[i]] == users[order[i - 1]] else 1
+            run = run + 1 if i > 0 and users[i] == users[i - 1] else 1
             longest = max(longest, run)
     buf = np.empty((n_steps if gaps else 1, longest), np.int64)
     count = np.zeros(n_steps, np.int64)
@@ -251,40 +258,37 @@ def funnel_records(
     unit_start = 0
     while unit_start < n:
         # A unit is a user, or under SESSIONS one session of a user.
-        unit_end = unit_start + 1
-        while unit_end < n:
-            here, there = order[unit_end - 1], order[unit_end]
-            if users[there] != users[here]:
-                break
-            if counting == SESSIONS and times[there] - times[here] > session_gap:
-                break
-            unit_end += 1
         best = 0
         best_start = -1
         target = n_steps
         if one_pass:
-            target = _best_level(
-                unit_start, unit_end, order, times, steps, n_steps, window,
-                range_start, range_end, chain_start,
+            gap = session_gap if counting == SESSIONS else NO_LIMIT
+            unit_end, target, first_start = _best_level(
+                unit_start, users, times, steps, n_steps, window,
+                range_start, range_end, gap, chain_start,
             )  # fmt: skip
             if target == 1:
                 # The counted attempt is the first: no need to walk it.
-                for s in range(unit_start, unit_end):
-                    row = order[s]
-                    if steps[row] & start_mask != 0 and range_start <= times[row] < range_end:
-                        step_time[0] = times[row]
-                        step_row[0] = row
-                        out, out_time = _emit(
-                            out, 1, step_time, step_row, attribution, records, out_time, times_out
-                        )
-                        break
+                step_time[0] = times[first_start]
+                step_row[0] = first_start
+                out, out_time = _emit(
+                    out, 1, step_time, step_row, attribution, records, out_time, times_out
+                )
             if target <= 1:
                 unit_start = unit_end
                 continue
+        else:
+            unit_end = unit_start + 1
+            while unit_end < n:
+                if users[unit_end] != users[unit_end - 1]:
+                    break
+                if counting == SESSIONS and times[unit_end] - times[unit_end - 1] > session_gap:
+                    break
+                unit_end += 1
         next_position = unit_start
         next_time = -NO_LIMIT
         for s in range(unit_start, unit_end):
-            row = order[s]
+            row = s
             t = times[row]
             if s < next_position or t <= next_time or steps[row] & start_mask == 0:
                 continue
@@ -293,7 +297,6 @@ def funnel_records(
             reached, next_position, next_time = _attempt(
                 s,
                 unit_end,
-                order,
                 times,
                 steps,
                 hold,
@@ -311,7 +314,7 @@ def funnel_records(
                 low,
             )
             if len(after) and _disqualified(
-                s, unit_end, order, times, excluded, after, before, reached, window, step_time
+                s, unit_end, times, excluded, after, before, reached, window, step_time
             ):
                 reached = 0
             if counting == TOTALS:
