@@ -4,6 +4,7 @@ need, and see each shard's rows as the reports need them (event masks, the tie o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -147,13 +148,19 @@ def event_codes(view: ShardView) -> I32:
     return view.cached("event_codes", make, lambda a: int(a.nbytes))
 
 
-def step_bits(
-    view: ShardView, steps: list[list[str] | None], wheres: list[Compiled | None], base: BOOL | None
-) -> U64:
-    """Per row, bit k set when the row matches step k: one lookup per row by event name,
-    then the steps' filters and the global one (``base``, None when there is none)."""
-    if not steps:
-        return np.zeros(view.rows, np.uint64)
+@dataclass(frozen=True, slots=True)
+class StepMatch:
+    """Which steps each row matches: ``table`` per event-name code, and, when a step has
+    its own filter, ``rows`` per row (empty otherwise). The global filter is not in it."""
+
+    table: U64
+    rows: U64
+
+
+def step_match(
+    view: ShardView, steps: list[list[str] | None], wheres: list[Compiled | None]
+) -> StepMatch:
+    """Bit k set when a row matches step k: one lookup by event name, then the filters."""
     dictionary = view.event_names.dictionary.to_pylist()
     table = np.zeros(len(dictionary) + 1, np.uint64)
     for k, events in enumerate(steps):
@@ -161,14 +168,14 @@ def step_bits(
         for code, name in enumerate(dictionary):
             if wanted is None or name in wanted:
                 table[code] |= np.uint64(1) << np.uint64(k)
+    if all(where is None for where in wheres):
+        return StepMatch(table, np.zeros(0, np.uint64))
     bits: U64 = table[event_codes(view)]
     for k, where in enumerate(wheres):
         if where is not None:
             failed = ~where.filter_mask(view, view.rows)
             bits &= ~(failed.astype(np.uint64) << np.uint64(k))
-    if base is not None:
-        bits[~base] = 0
-    return bits
+    return StepMatch(table, bits)
 
 
 def name_rank_table(view: ShardView) -> I32:
@@ -180,52 +187,77 @@ def name_rank_table(view: ShardView) -> I32:
     return rank
 
 
-def name_ranks(view: ShardView) -> I32:
-    """Each row's event name as its rank in sorted name order."""
-
-    def make() -> I32:
-        table = name_rank_table(view)
-        return table[event_codes(view)] if len(table) else table
-
-    return view.cached("name_ranks", make, lambda a: int(a.nbytes))
-
-
-@njit(nogil=True, cache=True)
-def _rank(steps: U64, names: I32, row: int) -> int:
+@njit(nogil=True, cache=True, inline="always")
+def _rank(steps: np.uint64, name: int) -> int:
     """Ties go by the lowest step matched (rows matching none last), then by name."""
     lowest = 64
-    if len(steps) and steps[row] != 0:
+    if steps != 0:
         lowest = 0
-        while (steps[row] >> np.uint64(lowest)) & np.uint64(1) == 0:
+        while (steps >> np.uint64(lowest)) & np.uint64(1) == 0:
             lowest += 1
-    return lowest * (1 << 24) + int(names[row])
+    return lowest * (1 << 24) + name
 
 
 @njit(nogil=True, cache=True)
-def tie_order(usable: BOOL, users: I64, times: I64, steps: U64, names: I32) -> I64:
-    """The usable rows in (user, time, rank) order, the scan order kept among equal keys.
-    Rows arrive sorted by (user, time), so only runs of equal (user, time) are sorted;
-    ``steps`` may be empty (no steps: ties go by name)."""
-    order = np.flatnonzero(usable)
-    n = len(order)
+def used_rows(
+    codes: I32,
+    step_table: U64,
+    step_rows: U64,
+    exclusion_table: U64,
+    exclusion_rows: U64,
+    base: BOOL,
+    every_row: bool,
+    users: I64,
+    times: I64,
+    name_ranks: I32,
+) -> tuple[I64, U64, U64]:
+    """The rows a funnel uses — passing the global filter ``base`` (empty: all pass) and,
+    unless ``every_row``, matching a step or an exclusion — in the tie order of
+    docs/behaviour.md (only runs of equal (user, time) need sorting), with their step and
+    exclusion bits."""
+    n = len(codes)
+    filtered = len(base) > 0
+    steps_by_row = len(step_rows) > 0
+    exclusions_by_row = len(exclusion_rows) > 0
+    used = 0
+    for i in range(n):
+        if filtered and not base[i]:
+            continue
+        s = step_rows[i] if steps_by_row else step_table[codes[i]]
+        x = exclusion_rows[i] if exclusions_by_row else exclusion_table[codes[i]]
+        if every_row or (s | x) != np.uint64(0):
+            used += 1
+    order = np.empty(used, np.int64)
+    steps = np.empty(used, np.uint64)
+    excluded = np.empty(used, np.uint64)
+    j = 0
+    for i in range(n):
+        if filtered and not base[i]:
+            continue
+        s = step_rows[i] if steps_by_row else step_table[codes[i]]
+        x = exclusion_rows[i] if exclusions_by_row else exclusion_table[codes[i]]
+        if every_row or (s | x) != np.uint64(0):
+            order[j] = i
+            steps[j] = s
+            excluded[j] = x
+            j += 1
     i = 0
-    while i < n:
+    while i < used:
         j = i + 1
         first = order[i]
-        while j < n and users[order[j]] == users[first] and times[order[j]] == times[first]:
+        while j < used and users[order[j]] == users[first] and times[order[j]] == times[first]:
             j += 1
-        if j - i > 1:
-            # Insertion sort of the run by rank: runs are a handful of rows.
-            for a in range(i + 1, j):
-                row = order[a]
-                key = _rank(steps, names, row)
-                b = a - 1
-                while b >= i and _rank(steps, names, order[b]) > key:
-                    order[b + 1] = order[b]
-                    b -= 1
-                order[b + 1] = row
+        # Insertion sort of a run of equal times by rank: runs are a handful of rows.
+        for a in range(i + 1, j):
+            row, s, x = order[a], steps[a], excluded[a]
+            key = _rank(s, name_ranks[codes[row]])
+            b = a - 1
+            while b >= i and _rank(steps[b], name_ranks[codes[order[b]]]) > key:
+                order[b + 1], steps[b + 1], excluded[b + 1] = order[b], steps[b], excluded[b]
+                b -= 1
+            order[b + 1], steps[b + 1], excluded[b + 1] = row, s, x
         i = j
-    return order
+    return order, steps, excluded
 
 
 @njit(nogil=True, cache=True)

@@ -18,15 +18,16 @@ from trackway.query.behaviour import funnel_kernel as fk
 from trackway.query.behaviour.common import (
     breakdown_expression,
     burst_times,
+    event_codes,
     maybe_compile,
-    name_ranks,
+    name_rank_table,
     parallel,
     resolve_auto_buckets,
     scan_views,
     shard_segments,
-    step_bits,
-    tie_order,
+    step_match,
     top_segments,
+    used_rows,
 )
 from trackway.query.behaviour.spec import MAX_STEPS, UNIT_MS, FunnelSpec, Length, Step
 from trackway.query.expr import Compiled, compile_expression
@@ -198,27 +199,35 @@ def _shard(
 ) -> _ShardResult:
     n = len(spec.steps)
     base = compiled.where.filter_mask(view, view.rows) if compiled.where else None
-    steps = step_bits(view, [s.events() for s in spec.steps], compiled.steps, base)
+    steps = step_match(view, [s.events() for s in spec.steps], compiled.steps)
     exclusions = [x.step().events() for x in spec.exclusions]
-    excluded = step_bits(view, exclusions, compiled.exclusions, base)
+    excluded = step_match(view, exclusions, compiled.exclusions)
     users = view.users
     times = view.times
     if grace:
         kept = np.flatnonzero(base) if base is not None else np.arange(view.rows)
         times = times.copy()
         times[kept] = burst_times(users[kept], times[kept], grace)
-    if spec.order == "strict" or spec.counting == "sessions":
-        usable = base if base is not None else np.ones(view.rows, bool)
-    else:
-        usable = (steps | excluded) != 0
-    order = tie_order(usable, users, times, steps, name_ranks(view))
+    codes = event_codes(view)
+    order, step_flags, exclusion_flags = used_rows(
+        codes,
+        steps.table,
+        steps.rows,
+        excluded.table,
+        excluded.rows,
+        base if base is not None else np.zeros(0, bool),
+        spec.order == "strict" or spec.counting == "sessions",
+        users,
+        times,
+        name_rank_table(view),
+    )
     # The kernel reads the used rows compacted, in order: contiguous memory.
     hold = _hold_keys(view, compiled.hold)
     records, step_times = fk.funnel_records(
         users[order],
         times[order],
-        steps[order],
-        excluded[order],
+        step_flags,
+        exclusion_flags,
         hold[order] if compiled.hold else np.zeros(len(order), np.int64),
         np.array([x.after_step - 1 for x in spec.exclusions], np.int32),
         np.array([(x.before_step or n) - 1 for x in spec.exclusions], np.int32),
