@@ -59,7 +59,8 @@ class _ShardResult:
     view: ShardView
     times: I64  # grace-adjusted time per row
     records: I64  # per counted attempt: start row, steps reached, attribution row
-    step_times: I64  # per reached step after the first: step, since previous, since start
+    # Per reached step after the first (grouped by step): step, since previous, since start.
+    step_times: I64
     segments: LocalSegments | None
 
 
@@ -246,7 +247,8 @@ def _shard(
     records[:, 0] = order[records[:, 0]]
     records[:, 2] = order[records[:, 2]]
     segments = shard_segments(view, breakdowns, compiled.breakdowns) if breakdowns else None
-    return _ShardResult(view, times, records, step_times, segments)
+    by_step = step_times[np.argsort(step_times[:, 0].astype(np.int16), kind="stable")]
+    return _ShardResult(view, times, records, by_step, segments)
 
 
 def _hold_keys(view: ShardView, hold: list[Compiled]) -> I64:
@@ -300,10 +302,8 @@ def _at_least(reached: Any, n: int) -> I64:
 
 
 def _steps(spec: FunnelSpec, counts: I64, results: list[_ShardResult]) -> list[dict[str, Any]]:
-    step_times = np.concatenate([r.step_times for r in results] or [np.zeros((0, 3), np.int64)])
-    # Grouped by step once (a stable radix sort of small integers).
-    by_step = step_times[np.argsort(step_times[:, 0].astype(np.int16), kind="stable")]
-    bounds = np.searchsorted(by_step[:, 0], np.arange(len(spec.steps) + 1))
+    steps = np.arange(len(spec.steps) + 1)
+    bounds = [np.searchsorted(r.step_times[:, 0], steps) for r in results]
     out = []
     for k, step in enumerate(spec.steps):
         count = int(counts[k])
@@ -315,7 +315,16 @@ def _steps(spec: FunnelSpec, counts: I64, results: list[_ShardResult]) -> list[d
                 "count": count,
                 "step_conversion": count / previous if previous else None,
                 "overall_conversion": count / int(counts[0]) if counts[0] else None,
-                "time_to_convert": _time_to_convert(spec, by_step[bounds[k] : bounds[k + 1]])
+                "time_to_convert": _time_to_convert(
+                    spec,
+                    np.concatenate(
+                        [
+                            r.step_times[b[k] : b[k + 1]]
+                            for r, b in zip(results, bounds, strict=True)
+                        ]
+                        or [np.zeros((0, 3), np.int64)]
+                    ),
+                )
                 if k
                 else None,
             }
