@@ -30,7 +30,7 @@ from trackway.query.behaviour.common import (
     used_rows,
 )
 from trackway.query.behaviour.spec import MAX_STEPS, UNIT_MS, FunnelSpec, Length, Step
-from trackway.query.expr import Compiled, compile_expression
+from trackway.query.expr import Compiled, Tag, compile_expression
 from trackway.query.segments import OTHER, SEPARATOR, LocalSegments, auto_edges, unify
 from trackway.query.shard_view import ShardView
 from trackway.query.spec import Metric
@@ -252,14 +252,17 @@ def _shard(
 
 
 def _hold_keys(view: ShardView, hold: list[Compiled]) -> I64:
-    """Equal keys for rows with equal held values (a missing value is a value of its own)."""
+    """Equal keys for rows whose held values are equal as ``==`` compares them: the value's
+    text and its kind (2 and 2.0 are one number; true is not the text "true"; a missing
+    value and null are values of their own)."""
     key = np.zeros(view.rows if hold else 0, np.int64)
     for expression in hold:
-        codes, labels = expression.evaluate(view, view.rows).to_segment_keys()
-        key = key * (len(labels) + 1) + np.asarray(codes, np.int64) + 1
-        if len(hold) > 1:
-            _, inverse = np.unique(key, return_inverse=True)
-            key = inverse.astype(np.int64)
+        vector = expression.evaluate(view, view.rows)
+        codes, labels = vector.to_segment_keys()
+        kind = np.minimum(np.asarray(np.broadcast_to(vector.tags, view.rows), np.int64), Tag.FLOAT)
+        key = (key * (len(labels) + 1) + np.asarray(codes, np.int64) + 1) * (Tag.FLOAT + 1) + kind
+        _, inverse = np.unique(key, return_inverse=True)
+        key = inverse.astype(np.int64)
     return key
 
 
@@ -336,7 +339,8 @@ def _time_to_convert(spec: FunnelSpec, times: I64) -> dict[str, Any] | None:
     if not len(times):
         return None
     gaps = times[:, 1].astype(np.float64)
-    edges = auto_edges(gaps, spec.histogram_buckets)
+    # Round edges: 0.6, not 0.6000000000000001.
+    edges = [float(f"{e:.12g}") for e in auto_edges(gaps, spec.histogram_buckets)]
     index = np.clip(np.searchsorted(edges, gaps, side="right") - 1, 0, len(edges) - 2)
     quantiles = np.percentile(gaps, [50.0, *spec.percentiles])  # one partition for all
     return {
