@@ -198,8 +198,47 @@ def _rank(steps: np.uint64, name: int) -> int:
     return lowest * (1 << 24) + name
 
 
-@njit(nogil=True, cache=True)
+@dataclass(frozen=True, slots=True)
+class UsedRows:
+    """The rows a funnel uses, in the tie order, with what the kernel reads of them."""
+
+    order: I64  # row numbers in the shard
+    users: I64
+    times: I64
+    steps: U64
+    excluded: U64
+
+
 def used_rows(
+    codes: I32,
+    steps: StepMatch,
+    exclusions: StepMatch,
+    base: BOOL | None,
+    every_row: bool,
+    users: I64,
+    times: I64,
+    name_ranks: I32,
+) -> UsedRows:
+    """The rows passing the global filter ``base`` that match a step or an exclusion (all
+    of them when ``every_row``), in the tie order of docs/behaviour.md."""
+    no_filter = np.zeros(0, bool)
+    found = _used_rows(
+        codes,
+        steps.table,
+        steps.rows,
+        exclusions.table,
+        exclusions.rows,
+        base if base is not None else no_filter,
+        every_row,
+        users,
+        times,
+        name_ranks,
+    )
+    return UsedRows(*found)
+
+
+@njit(nogil=True, cache=True)
+def _used_rows(
     codes: I32,
     step_table: U64,
     step_rows: U64,
@@ -210,54 +249,44 @@ def used_rows(
     users: I64,
     times: I64,
     name_ranks: I32,
-) -> tuple[I64, U64, U64]:
-    """The rows a funnel uses — passing the global filter ``base`` (empty: all pass) and,
-    unless ``every_row``, matching a step or an exclusion — in the tie order of
-    docs/behaviour.md (only runs of equal (user, time) need sorting), with their step and
-    exclusion bits."""
+) -> tuple[I64, I64, I64, U64, U64]:
+    """One pass: rows arrive sorted by (user, time), so a row only ever moves back past
+    earlier rows of its own (user, time) run, by rank; equal ranks keep the scan order."""
     n = len(codes)
     filtered = len(base) > 0
     steps_by_row = len(step_rows) > 0
     exclusions_by_row = len(exclusion_rows) > 0
+    order = np.empty(n, np.int64)
+    out_users = np.empty(n, np.int64)
+    out_times = np.empty(n, np.int64)
+    steps = np.empty(n, np.uint64)
+    excluded = np.empty(n, np.uint64)
     used = 0
     for i in range(n):
         if filtered and not base[i]:
             continue
         s = step_rows[i] if steps_by_row else step_table[codes[i]]
         x = exclusion_rows[i] if exclusions_by_row else exclusion_table[codes[i]]
-        if every_row or (s | x) != np.uint64(0):
-            used += 1
-    order = np.empty(used, np.int64)
-    steps = np.empty(used, np.uint64)
-    excluded = np.empty(used, np.uint64)
-    j = 0
-    for i in range(n):
-        if filtered and not base[i]:
+        if not every_row and (s | x) == np.uint64(0):
             continue
-        s = step_rows[i] if steps_by_row else step_table[codes[i]]
-        x = exclusion_rows[i] if exclusions_by_row else exclusion_table[codes[i]]
-        if every_row or (s | x) != np.uint64(0):
-            order[j] = i
-            steps[j] = s
-            excluded[j] = x
-            j += 1
-    i = 0
-    while i < used:
-        j = i + 1
-        first = order[i]
-        while j < used and users[order[j]] == users[first] and times[order[j]] == times[first]:
-            j += 1
-        # Insertion sort of a run of equal times by rank: runs are a handful of rows.
-        for a in range(i + 1, j):
-            row, s, x = order[a], steps[a], excluded[a]
-            key = _rank(s, name_ranks[codes[row]])
-            b = a - 1
-            while b >= i and _rank(steps[b], name_ranks[codes[order[b]]]) > key:
-                order[b + 1], steps[b + 1], excluded[b + 1] = order[b], steps[b], excluded[b]
+        user = users[i]
+        time = times[i]
+        b = used
+        if b > 0 and out_users[b - 1] == user and out_times[b - 1] == time:
+            key = _rank(s, name_ranks[codes[i]])
+            while (
+                b > 0
+                and out_users[b - 1] == user
+                and out_times[b - 1] == time
+                and _rank(steps[b - 1], name_ranks[codes[order[b - 1]]]) > key
+            ):
+                order[b], steps[b], excluded[b] = order[b - 1], steps[b - 1], excluded[b - 1]
+                out_users[b], out_times[b] = user, time
                 b -= 1
-            order[b + 1], steps[b + 1], excluded[b + 1] = row, s, x
-        i = j
-    return order, steps, excluded
+        order[b], steps[b], excluded[b] = i, s, x
+        out_users[b], out_times[b] = user, time
+        used += 1
+    return order[:used], out_users[:used], out_times[:used], steps[:used], excluded[:used]
 
 
 @njit(nogil=True, cache=True)

@@ -209,26 +209,24 @@ def _shard(
         kept = np.flatnonzero(base) if base is not None else np.arange(view.rows)
         times = times.copy()
         times[kept] = burst_times(users[kept], times[kept], grace)
-    codes = event_codes(view)
-    order, step_flags, exclusion_flags = used_rows(
-        codes,
-        steps.table,
-        steps.rows,
-        excluded.table,
-        excluded.rows,
-        base if base is not None else np.zeros(0, bool),
+    used = used_rows(
+        event_codes(view),
+        steps,
+        excluded,
+        base,
         spec.order == "strict" or spec.counting == "sessions",
         users,
         times,
         name_rank_table(view),
     )
+    order = used.order
     # The kernel reads the used rows compacted, in order: contiguous memory.
     hold = _hold_keys(view, compiled.hold)
     records, step_times = fk.funnel_records(
-        users[order],
-        times[order],
-        step_flags,
-        exclusion_flags,
+        used.users,
+        used.times,
+        used.steps,
+        used.excluded,
         hold[order] if compiled.hold else np.zeros(len(order), np.int64),
         np.array([x.after_step - 1 for x in spec.exclusions], np.int32),
         np.array([(x.before_step or n) - 1 for x in spec.exclusions], np.int32),
