@@ -35,7 +35,7 @@ def _lowest(mask: np.uint64) -> int:
     return k
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _attempt(
     s: int,
     stop: int,
@@ -339,7 +339,7 @@ def funnel_records(
     return records[:out], times_out[:out_time]
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _emit(
     out: int,
     reached: int,
