@@ -434,6 +434,30 @@ def test_funnel_counts(
     assert counts(result) == expected
 
 
+@pytest.mark.parametrize("order", ["loose", "strict", "any"])
+def test_funnel_of_64_steps(tmp_path: Path, order: str) -> None:
+    """Every step index a 64-bit step mask has, the last one included; u2 stops at 63."""
+    steps = [{"event": f"s{k}"} for k in range(1, 65)]
+    events = [ev(f"s{k}", "u1", f"10:{k // 60:02d}:{k % 60:02d}") for k in range(1, 65)]
+    events += [ev(f"s{k}", "u2", "12:00") for k in range(1, 64)]
+    result = report(tmp_path, "funnel", events, steps=steps, order=order)
+    assert counts(result) == [2] * 63 + [1]
+
+
+def test_funnel_of_64_exclusions(tmp_path: Path) -> None:
+    exclusions = [{"event": f"x{k}"} for k in range(64)]
+    events = [
+        ev("View", "u1", "10:00"),
+        ev("x63", "u1", "10:01"),
+        ev("Buy", "u1", "10:02"),
+        ev("View", "u2", "10:00"),
+        ev("x64", "u2", "10:01"),  # no such exclusion
+        ev("Buy", "u2", "10:02"),
+    ]
+    result = report(tmp_path, "funnel", events, steps=VIEW_BUY, exclusions=exclusions)
+    assert counts(result) == [1, 1]
+
+
 def test_funnel_result_and_time_to_convert(tmp_path: Path) -> None:
     events = [
         ev("View", "u1", "10:00"),
