@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from tests.query import behaviour_reference as oracle
+from tests.query import period_reference
 from tests.query.store import Event, event, new_project, reader, store
 from trackway.errors import PayloadError, UserError
 from trackway.projects import Project
@@ -38,10 +39,10 @@ _ids = itertools.count()
 Runner = Callable[[EventReader, Project, Any], dict[str, Any]]
 REPORTS: dict[str, tuple[type[msgspec.Struct], Runner, Callable[..., dict[str, Any]]]] = {
     "funnel": (FunnelSpec, run_funnel, oracle.funnel),
-    "retention": (RetentionSpec, run_retention, oracle.retention),
+    "retention": (RetentionSpec, run_retention, period_reference.retention),
     "flows": (FlowsSpec, run_flows, oracle.flows),
-    "frequency": (FrequencySpec, run_frequency, oracle.frequency),
-    "lifecycle": (LifecycleSpec, run_lifecycle, oracle.lifecycle),
+    "frequency": (FrequencySpec, run_frequency, period_reference.frequency),
+    "lifecycle": (LifecycleSpec, run_lifecycle, period_reference.lifecycle),
 }
 
 

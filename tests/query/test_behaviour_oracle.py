@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
 from tests.query import behaviour_reference as oracle
-from tests.query import reference
+from tests.query import period_reference, reference
 from tests.query.store import event, new_project, reader, store
 from trackway.projects import Project
 from trackway.query.behaviour.flows import run_flows
@@ -394,7 +394,7 @@ def retention_cases(draw: st.DrawFn) -> tuple[Events, list[RetentionSpec]]:
 @given(data=st.data())
 def test_retention_matches_reference(data: st.DataObject) -> None:
     events, specs = data.draw(retention_cases())
-    check_all(events, _places(data.draw, events), specs, run_retention, oracle.retention)
+    check_all(events, _places(data.draw, events), specs, run_retention, period_reference.retention)
 
 
 # -- flows -------------------------------------------------------------------------------
@@ -462,7 +462,7 @@ def test_frequency_matches_reference(data: st.DataObject) -> None:
         )
         for _ in range(3)
     ]
-    check_all(events, _places(draw, events), specs, run_frequency, oracle.frequency)
+    check_all(events, _places(draw, events), specs, run_frequency, period_reference.frequency)
 
 
 @ORACLE
@@ -485,4 +485,4 @@ def test_lifecycle_matches_reference(data: st.DataObject) -> None:
         )
         for _ in range(3)
     ]
-    check_all(events, _places(draw, events), specs, run_lifecycle, oracle.lifecycle)
+    check_all(events, _places(draw, events), specs, run_lifecycle, period_reference.lifecycle)
