@@ -364,34 +364,28 @@ def _number(value: float) -> float | int:
 
 
 def _segments(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
+    """Step counts per segment in one count over (segment, steps reached); attempts
+    without a segment go to ``$other`` with the segments not shown."""
     n = len(spec.steps)
-    local_labels = [r.segments.labels for r in results if r.segments is not None]
-    remaps, labels = unify(local_labels)
-    codes = []
+    remaps, labels = unify([r.segments.labels for r in results if r.segments is not None])
+    width = len(labels) + 1  # the last: no segment
+    exactly = np.zeros(width * (n + 1), np.int64)
     for r, remap in zip(results, remaps, strict=True):
         assert r.segments is not None
         local = r.segments.codes[r.records[:, 2]]
-        codes.append(np.where(local >= 0, remap[np.maximum(local, 0)], -1))
-    code = np.concatenate(codes or [np.zeros(0, np.int32)]).astype(np.int64)
-    reached = np.concatenate([r.records[:, 1] for r in results] or [np.zeros(0, np.int64)])
-    entered = np.bincount(code[code >= 0], minlength=len(labels))
-    shown, present = top_segments(labels, entered, spec.limit)
-    rows = []
-    for g in shown:
-        rows.append(
-            {
-                "segment": labels[int(g)].as_py().split(SEPARATOR),
-                "counts": _counts(reached[code == g], n),
-            }
-        )
-    rest = ~np.isin(code, shown)
-    if rest.any():
-        rows.append({"segment": [OTHER], "counts": _counts(reached[rest], n)})
+        code = np.where(local >= 0, remap[np.maximum(local, 0)], width - 1).astype(np.int64)
+        exactly += np.bincount(code * (n + 1) + r.records[:, 1], minlength=len(exactly))
+    # Attempts that reached at least each step, per segment.
+    at_least = np.cumsum(exactly.reshape(width, n + 1)[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    shown, present = top_segments(labels, at_least[:-1, 0], spec.limit)
+    rows = [
+        {"segment": labels[int(g)].as_py().split(SEPARATOR), "counts": at_least[g].tolist()}
+        for g in shown
+    ]
+    rest = at_least.sum(axis=0) - at_least[shown].sum(axis=0)
+    if rest[0] > 0:
+        rows.append({"segment": [OTHER], "counts": rest.tolist()})
     return {"total": present, "shown": len(shown), "rows": rows}
-
-
-def _counts(reached: Any, n: int) -> list[int]:
-    return [int(c) for c in _at_least(reached, n)]
 
 
 def _drop_offs(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
