@@ -264,9 +264,17 @@ def funnel_records(
         if one_pass:
             gap = session_gap if counting == SESSIONS else NO_LIMIT
             unit_end, target, first_start = _best_level(
-                unit_start, users, times, steps, n_steps, window,
-                range_start, range_end, gap, chain_start,
-            )  # fmt: skip
+                unit_start,
+                users,
+                times,
+                steps,
+                n_steps,
+                window,
+                range_start,
+                range_end,
+                gap,
+                chain_start,
+            )
             if target == 1:
                 # The counted attempt is the first: no need to walk it.
                 step_time[0] = times[first_start]
@@ -288,9 +296,8 @@ def funnel_records(
         next_position = unit_start
         next_time = -NO_LIMIT
         for s in range(unit_start, unit_end):
-            row = s
-            t = times[row]
-            if s < next_position or t <= next_time or steps[row] & start_mask == 0:
+            t = times[s]
+            if s < next_position or t <= next_time or steps[s] & start_mask == 0:
                 continue
             if t < range_start or t >= range_end:
                 continue
