@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,12 +32,15 @@ from trackway.storage.deletions import DeletionList
 from trackway.storage.layout import ProjectPaths
 
 logger = logging.getLogger(__name__)
-Handler = Callable[[ApiContext, Project, dict[str, str], Request], Awaitable[Response] | Response]
+Handler = Callable[[ApiContext, Project, dict[str, str], Request], Response]
 
 
 def create_api(context: ApiContext) -> Starlette:
     def route(path: str, handler: Handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
+            # Read once here (Starlette keeps it for form parsing): handlers then run on a
+            # worker thread, so a long report never holds up the event loop and ingestion.
+            request.state.body = await request.body()
             params = await p.request_params(request)
             path_project = request.path_params.get("project_id")
             if path_project is not None:
@@ -50,8 +54,7 @@ def create_api(context: ApiContext) -> Starlette:
                 raise NotFoundError(
                     f"Expected a project these credentials open, got {path_project}"
                 )
-            result = handler(context, project, params, request)
-            return await result if isinstance(result, Awaitable) else result
+            return await run_in_threadpool(handler, context, project, params, request)
 
         return Route(path, endpoint, methods=methods)
 
@@ -74,10 +77,10 @@ def create_api(context: ApiContext) -> Starlette:
     )
 
 
-async def _insights(
+def _insights(
     context: ApiContext, project: Project, params: dict[str, str], request: Request
 ) -> Response:
-    return JSONResponse(insights(context, project, await request.body()))
+    return JSONResponse(insights(context, project, request.state.body))
 
 
 def _segmentation(variant: str | None) -> Handler:
@@ -90,19 +93,19 @@ def _segmentation(variant: str | None) -> Handler:
 
 
 def _report(kind: str) -> Handler:
-    async def handler(
+    def handler(
         context: ApiContext, project: Project, params: dict[str, str], request: Request
     ) -> Response:
-        return JSONResponse(behaviour.run_native(context, project, kind, await request.body()))
+        return JSONResponse(behaviour.run_native(context, project, kind, request.state.body))
 
     return handler
 
 
-async def _save_funnel(
+def _save_funnel(
     context: ApiContext, project: Project, params: dict[str, str], request: Request
 ) -> Response:
     now_ms = int(time.time() * 1000)
-    return JSONResponse(saved_funnels.create(context, project, await request.body(), now_ms))
+    return JSONResponse(saved_funnels.create(context, project, request.state.body, now_ms))
 
 
 def _saved_funnel(function: Callable[[ApiContext, Project, str], Any]) -> Handler:
