@@ -41,6 +41,7 @@ class LiveServer:
         """kill -9 of the server and its worker processes: no shutdown handler runs."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+        _wait_for_group(self.process.pid)
 
 
 def start_server(data_dir: Path, workers: int = 1, env: dict[str, str] | None = None) -> LiveServer:
@@ -79,8 +80,21 @@ def stop_server(server: LiveServer) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait(timeout=10)
+    _wait_for_group(server.process.pid)
     if server.process.stderr:
         server.process.stderr.close()
+
+
+def _wait_for_group(group: int, timeout_s: float = 45.0) -> None:
+    """Until no process of the server's group (its storage worker included) is left."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+    os.killpg(group, signal.SIGKILL)
 
 
 @contextmanager
