@@ -1,5 +1,5 @@
 """The query API through a live `trackway serve`: Mixpanel's segmentation and event shapes
-(docs/api.md, /work/shared/reference/mixpanel-api.md §5) with the numbers `run_insights`
+(docs/api.md, the Mixpanel query contract) with the numbers `run_insights`
 gives, under /api/2.0 and /api/query; native Insights; errors; export's `where`; the OpenAPI
 document against the routes; and `trackway query` against the API."""
 
