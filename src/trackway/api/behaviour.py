@@ -14,6 +14,7 @@ import msgspec
 
 from trackway.api import params as p
 from trackway.api.context import ApiContext
+from trackway.api.openapi import documented_params
 from trackway.api.saved_funnels import SavedFunnels, funnel_id, funnel_spec
 from trackway.errors import PayloadError
 from trackway.projects import Project
@@ -80,33 +81,9 @@ def run_native(context: ApiContext, project: Project, kind: str, body: bytes) ->
 
 # Every parameter each endpoint takes; any other is refused by name rather than ignored.
 _COMMON = {"project_id"}
-FUNNEL_PARAMS = {
-    "funnel_id",
-    "steps",
-    "from_date",
-    "to_date",
-    "length",
-    "length_unit",
-    "interval",
-    "unit",
-    "on",
-    "where",
-    "limit",
-}
-RETENTION_PARAMS = {
-    "from_date",
-    "to_date",
-    "retention_type",
-    "born_event",
-    "event",
-    "born_where",
-    "where",
-    "unit",
-    "interval",
-    "interval_count",
-    "unbounded_retention",
-}
-ADDICTION_PARAMS = {"from_date", "to_date", "unit", "addiction_unit", "event", "where"}
+FUNNEL_PARAMS = documented_params("/funnels")
+RETENTION_PARAMS = documented_params("/retention")
+ADDICTION_PARAMS = documented_params("/retention/addiction")
 # Parameters of Mixpanel's contract that trackway does not implement, and why.
 _NOT_IMPLEMENTED = {
     "workspace_id": "data views are not supported",

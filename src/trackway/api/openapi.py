@@ -139,6 +139,17 @@ MIXPANEL: list[tuple[str, str, str, list[str], list[str]]] = [
         ["unit", "addiction_unit", "event", "where"],
     ),
 ]
+
+
+def documented_params(path: str) -> set[str]:
+    """The query parameters a Mixpanel route takes, as this document lists them: the one
+    list the handlers check requests against."""
+    for route, _, _, required, optional in MIXPANEL:
+        if route == path:
+            return {*required, *optional}
+    raise KeyError(path)
+
+
 # path (relative to /api/v1/projects/{project_id}), method, summary, request body schema
 NATIVE: list[tuple[str, str, str, str | None]] = [
     ("/insights", "post", "Run an Insights report (body: InsightsSpec)", "InsightsSpec"),
