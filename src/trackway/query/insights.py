@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from trackway.errors import PayloadError
 from trackway.projects import Project
 from trackway.query import measures
+from trackway.query.context import ReportContext
 from trackway.query.expr import Compiled, compile_expression
 from trackway.query.formula import compile_formula
 from trackway.query.pool import POOL
@@ -127,7 +128,8 @@ def _run(
     for name in _properties(spec, compiled):
         columns.update(columns_of.get(name, []))
     scans = reader.scan(project, sorted(columns), (scan_start, scan_end))
-    views = [ShardView(s, columns_of, reader.cache) for s in scans]
+    context = ReportContext(reader, project)
+    views = [ShardView(s, columns_of, reader.cache, context) for s in scans]
     spec = _resolve_auto_buckets(spec, compiled, views)
     shards = list(POOL.map(lambda v: _prepare(v, spec, compiled, grid, day_grid), views))
     names = [m.name or chr(ord("A") + i) for i, m in enumerate(spec.metrics)]

