@@ -8,12 +8,15 @@ ties ``$device:<device_id>`` to the user; under original ID merge, ``$identify``
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import hashlib
+import re
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from trackway.storage.identity_edges import MergeEdge
 from trackway.storage.sharding import user_hash
 
 
@@ -58,3 +61,71 @@ def resolve_hashes(
     at = np.minimum(np.searchsorted(sources, hashes), len(sources) - 1)
     found = sources[at] == hashes
     return np.where(found, targets[at], hashes)
+
+
+# Original ID merge: an `$identify` merges only an anonymous id of this shape (a UUID, as the
+# SDKs make them, bare or as a simplified-style device id).
+ANON_ID = re.compile(r"^(\$device:)?[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+CLUSTER_LIMIT = 500
+
+
+def original_map(edges: Iterable[tuple[int, MergeEdge]]) -> dict[str, str]:
+    """Clusters from `$identify`, `$create_alias` and `$merge`, applied in arrival order
+    (``(source, edge)``: the source orders edges of equal arrival and time)."""
+    clusters = _Clusters()
+    ordered = sorted(
+        edges, key=lambda item: (item[1].received_ms, item[1].time, item[0], item[1].position)
+    )
+    for _, edge in ordered:
+        first, second = edge.ids
+        if edge.kind == "identify":
+            if not ANON_ID.match(second):
+                continue
+            anon_root = clusters.root(second)
+            if anon_root not in (second, clusters.root(first)):
+                continue  # already merged into another identified id
+            clusters.join(into=first, other=second)
+        elif edge.kind == "alias":
+            if clusters.known(second):
+                continue  # an alias maps to one id only
+            clusters.join(into=first, other=second)
+        else:
+            clusters.join(into=first, other=second)
+    return clusters.mapping()
+
+
+class _Clusters:
+    def __init__(self) -> None:
+        self._root: dict[str, str] = {}
+        self._members: dict[str, list[str]] = {}
+
+    def root(self, distinct_id: str) -> str:
+        return self._root.get(distinct_id, distinct_id)
+
+    def known(self, distinct_id: str) -> bool:
+        return distinct_id in self._root or distinct_id in self._members
+
+    def join(self, into: str, other: str) -> None:
+        """``other``'s cluster joins ``into``'s, whose canonical id stays, unless the result
+        would pass the cluster limit."""
+        kept, moved = self.root(into), self.root(other)
+        if kept == moved:
+            return
+        kept_members = self._members.get(kept, [kept])
+        moved_members = self._members.pop(moved, [moved])
+        if len(kept_members) + len(moved_members) > CLUSTER_LIMIT:
+            self._members[moved] = moved_members
+            return
+        for member in moved_members:
+            self._root[member] = kept
+        self._members[kept] = kept_members + moved_members
+
+    def mapping(self) -> dict[str, str]:
+        return {d: r for d, r in self._root.items() if d != r}
+
+
+def identity_map(canonical_of: dict[str, str]) -> IdentityMap:
+    digest = hashlib.blake2b(digest_size=16)
+    for source in sorted(canonical_of):
+        digest.update(f"{source}\x00{canonical_of[source]}\x00".encode())
+    return IdentityMap(canonical_of, ("identity", digest.hexdigest()) if canonical_of else ())

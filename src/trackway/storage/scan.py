@@ -37,7 +37,10 @@ from trackway.storage.columns import (
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable, Part, Snapshot
 from trackway.storage.identity import IdentityMap
+from trackway.storage.identity_scan import Edges, project_identity, source_edges
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.profile_reader import ProfileReader
+from trackway.storage.rekey import Rekey, group_rekey, identity_rekey, rekeyed
 from trackway.storage.tail import LogTail
 
 # What deduplication and ordering need, whatever the query asks for.
@@ -69,6 +72,7 @@ class EventReader:
         self._snapshots: dict[Path, Snapshot] = {}
         self._snapshots_lock = threading.Lock()
         self.log_tail = LogTail(data_dir / "log")
+        self.profiles = ProfileReader(data_dir, self.log_tail)
 
     def snapshot(self, project: Project, as_of: int | datetime | None = None) -> Snapshot | None:
         """The table's current (or an earlier) version. The current one is reused while the
@@ -91,7 +95,34 @@ class EventReader:
 
     def identity(self, project: Project) -> IdentityMap:
         """The project's identity clusters as of now (committed events and the log tail)."""
-        return IdentityMap()
+        snapshot = self.snapshot(project)
+        deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
+        erased = len(deletions.all())
+        mode = project.id_merge
+        root = snapshot.root if snapshot is not None else Path()
+        parts = snapshot.parts() if snapshot is not None else []
+
+        def part_edges(part: Part) -> Callable[[], Edges]:
+            def edges() -> Edges:
+                key = ("identity-edges", mode, root, part.path, erased)
+                found: Edges | None = self.cache.get(key)
+                if found is None:
+                    found = source_edges(
+                        mode, lambda c: self._part_column(root, part, c), deletions
+                    )
+                    self.cache.put(key, found, 100 * (len(found[0]) + len(found[1])) + 64)
+                return found
+
+            return edges
+
+        tail = self._tail_table(project, snapshot)
+        tail_edges: Edges = ([], [])
+        if tail is not None:
+            tail_edges = source_edges(mode, lambda c: _table_column(tail, c), deletions)
+        committed_key = ("identity", mode, root, tuple(p.path for p in parts), erased)
+        return project_identity(
+            committed_key, [part_edges(p) for p in parts], tail_edges, self.cache, _READERS.map
+        )
 
     def tail_events(self, project: Project, snapshot: Snapshot | None) -> list[dict[str, Any]]:
         return [item for r in self._tail_records(project, snapshot) for item in r.items]
@@ -123,15 +154,19 @@ class EventReader:
         time_range: TimeRange | None = None,
         shards: Iterable[int] | None = None,
         as_of: int | datetime | None = None,
+        group: str | None = None,
     ) -> list[ShardScan]:
         """Columns of every wanted shard; ``as_of`` (a table version or a time) reads the past
-        and leaves out the uncommitted tail."""
+        and leaves out the uncommitted tail. Rows belong to the resolved user (identity
+        clusters), or with ``group`` to the value of that event property."""
         snapshot = self.snapshot(project, as_of)
         if as_of is not None and snapshot is None:
             return []
         tail = self._tail_table(project, snapshot) if as_of is None else None
         deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
+        rekey = self._rekey(project, group) if as_of is None or group is not None else None
         wanted = range(project.shards) if shards is None else shards
+        read = sorted({*columns, *rekey.columns, "time"}) if rekey is not None else columns
 
         def one(shard: int) -> ShardScan | None:
             parts = snapshot.parts([shard], time_range) if snapshot is not None else []
@@ -139,7 +174,7 @@ class EventReader:
             if not parts and shard_tail is None:
                 return None
             columns_of_shard = self._scan_shard(
-                snapshot, parts, shard_tail, columns, time_range, deletions
+                snapshot, parts, shard_tail, read, time_range, deletions
             )
             stable = None
             if shard_tail is None and snapshot is not None:
@@ -152,7 +187,20 @@ class EventReader:
             return ShardScan(shard, columns_of_shard, stable)
 
         # Shards decode in parallel: Parquet reading and Arrow kernels release the GIL.
-        return [found for found in _READERS.map(one, wanted) if found is not None]
+        if rekey is None:
+            return [found for found in _READERS.map(one, wanted) if found is not None]
+        found = [s for s in _READERS.map(one, range(project.shards)) if s is not None]
+        sources = [(s.columns, s.key) for s in found]
+        targets = rekeyed(
+            sources, rekey, list(columns), set(wanted), project.shards, self.cache, _READERS.map
+        )
+        return [ShardScan(shard, columns_of, key) for shard, columns_of, key in targets]
+
+    def _rekey(self, project: Project, group: str | None) -> Rekey | None:
+        if group is not None:
+            return group_rekey(property_columns(self, project).get(group, []), group)
+        identity = self.identity(project)
+        return identity_rekey(identity) if identity else None
 
     def _scan_shard(
         self,

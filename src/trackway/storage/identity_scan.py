@@ -1,0 +1,92 @@
+"""A project's identity map, read from its events: per part once (cached while the part
+lives), then the uncommitted tail on top, so a merge counts from the next query on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import numpy as np
+
+from trackway.storage.cache import ColumnCache
+from trackway.storage.deletions import DeletionList
+from trackway.storage.identity import IdentityMap, identity_map, original_map
+from trackway.storage.identity_edges import (
+    Columns,
+    DeviceEdge,
+    MergeEdge,
+    device_edges,
+    merge_edges,
+)
+
+Edges = tuple[list[DeviceEdge], list[MergeEdge]]  # one mode's edges are filled, the other empty
+Parallel = Callable[[Callable[[Any], Any], list[Any]], Any]
+
+
+def source_edges(mode: str, columns: Columns, deletions: DeletionList) -> Edges:
+    """The identity edges of one source (a part or the tail), deleted users' rows left out."""
+    keep = deletions.keep_mask(
+        np.asarray(columns("user_hash").to_numpy(), np.int64),
+        np.asarray(columns("received_ms").to_numpy(), np.int64),
+    )
+    if mode == "simplified":
+        return device_edges(columns, keep), []
+    return [], merge_edges(columns, keep)
+
+
+def project_identity(
+    committed_key: Hashable,
+    committed: list[Callable[[], Edges]],
+    tail: Edges,
+    cache: ColumnCache,
+    parallel: Parallel,
+) -> IdentityMap:
+    """The map from the committed sources' edges (each a callable, cached by the caller),
+    kept under ``committed_key``, with the tail's edges on top."""
+    found = cache.get(committed_key)
+    if found is None:
+        per_source: list[Edges] = list(parallel(lambda edges_of: edges_of(), committed))
+        first: dict[str, DeviceEdge] = {}
+        for devices, _ in per_source:
+            _keep_first(first, devices)
+        merges = [(i, e) for i, (_, edges) in enumerate(per_source) for e in edges]
+        base = identity_map({d: e.user_id for d, e in first.items()} or original_map(merges))
+        found = (base, first, merges)
+        cache.put(committed_key, found, 200 * len(base.canonical_of) + 1024)
+    base, first, merges = found
+    tail_devices, tail_merges = tail
+    if tail_merges:
+        numbered = [*merges, *((len(committed), e) for e in tail_merges)]
+        return identity_map(original_map(numbered))
+    if not tail_devices:
+        return base
+    newest: dict[str, DeviceEdge] = {}
+    _keep_first(newest, tail_devices)
+    changes = {}
+    for device, edge in newest.items():
+        known = first.get(device)
+        if (known is None or _earlier(edge, known)) and base.canonical_of.get(
+            device
+        ) != edge.user_id:
+            changes[device] = edge.user_id
+    if not changes:
+        return base
+    return IdentityMap(
+        {**base.canonical_of, **changes}, (base.fingerprint, tuple(sorted(changes.items())))
+    )
+
+
+def _keep_first(first: dict[str, DeviceEdge], edges: list[DeviceEdge]) -> None:
+    """Per device, the earliest edge: by arrival, then event time, then user id."""
+    for edge in edges:
+        known = first.get(edge.device)
+        if known is None or _earlier(edge, known):
+            first[edge.device] = edge
+
+
+def _earlier(edge: DeviceEdge, known: DeviceEdge) -> bool:
+    return (edge.received_ms, edge.time, edge.user_id) < (
+        known.received_ms,
+        known.time,
+        known.user_id,
+    )
