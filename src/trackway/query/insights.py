@@ -127,8 +127,8 @@ def _run(
     columns = {"user_hash", "time", "event"}
     for name in _properties(spec, compiled):
         columns.update(columns_of.get(name, []))
-    scans = reader.scan(project, sorted(columns), (scan_start, scan_end))
-    context = ReportContext(reader, project)
+    scans = reader.scan(project, sorted(columns), (scan_start, scan_end), group=spec.group)
+    context = ReportContext(reader, project, spec.group)
     views = [ShardView(s, columns_of, reader.cache, context) for s in scans]
     spec = _resolve_auto_buckets(spec, compiled, views)
     shards = list(POOL.map(lambda v: _prepare(v, spec, compiled, grid, day_grid), views))

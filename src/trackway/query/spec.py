@@ -90,3 +90,4 @@ class InsightsSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rolling: int | None = None  # window in buckets
     compare: Literal["previous_period"] | None = None
     timezone: str | None = None  # defaults to the project's
+    group: str | None = None  # count groups (this event property's values), not users

@@ -88,6 +88,7 @@ def scan_views(
     time_range: TimeRange,
     extra_columns: Iterable[str] = (),
     properties: Iterable[str] = (),
+    group: str | None = None,
 ) -> list[ShardView]:
     """One view per shard over the columns the expressions (and ``properties``) read."""
     columns_of = property_columns(reader, project)
@@ -98,8 +99,8 @@ def scan_views(
             names |= set(expression.properties)
     for name in names:
         columns.update(columns_of.get(name, []))
-    scans = reader.scan(project, sorted(columns), time_range)
-    context = ReportContext(reader, project)
+    scans = reader.scan(project, sorted(columns), time_range, group=group)
+    context = ReportContext(reader, project, group)
     return [ShardView(s, columns_of, reader.cache, context) for s in scans]
 
 

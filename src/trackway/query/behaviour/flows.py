@@ -65,6 +65,7 @@ def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[st
         [where, anchor_where, end_where, *segment_expressions],
         time_range,
         properties=[b.property for b in breakdowns if b.property],
+        group=spec.group,
     )
     breakdowns = resolve_auto_buckets(breakdowns, segment_expressions, views)
 

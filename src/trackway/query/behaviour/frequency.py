@@ -38,7 +38,9 @@ def run_frequency(reader: EventReader, project: Project, spec: FrequencySpec) ->
     width = int(lengths.max())
     where = maybe_compile(spec.where)
     events = Step(event=spec.event).events()
-    views = scan_views(reader, project, [where], day_range(spec.from_date, spec.to_date, tz))
+    views = scan_views(
+        reader, project, [where], day_range(spec.from_date, spec.to_date, tz), group=spec.group
+    )
 
     def shard(view: ShardView) -> Any:
         active = match_mask(view, events, where, np.ones(view.rows, np.bool_))

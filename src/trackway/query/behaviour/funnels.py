@@ -84,6 +84,7 @@ def run_funnel(reader: EventReader, project: Project, spec: FunnelSpec) -> dict[
         (start - look_back, end + spec.window.ms() + grace + 1),
         ["distinct_id"] if spec.drop_offs else [],
         [b.property for b in spec.breakdowns if b.property],
+        group=spec.group,
     )
     breakdowns = resolve_auto_buckets(spec.breakdowns, compiled.breakdowns, views)
     results: list[_ShardResult] = parallel(

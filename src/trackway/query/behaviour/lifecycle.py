@@ -44,7 +44,7 @@ def run_lifecycle(reader: EventReader, project: Project, spec: LifecycleSpec) ->
     previous_start = day_range(previous, previous, tz)[0]
     where = maybe_compile(spec.where)
     events = Step(event=spec.event).events()
-    views = scan_views(reader, project, [where], (ALL_HISTORY_MS, grid.end_ms))
+    views = scan_views(reader, project, [where], (ALL_HISTORY_MS, grid.end_ms), group=spec.group)
 
     def shard(view: ShardView) -> Any:
         active = match_mask(view, events, where, np.ones(view.rows, np.bool_))

@@ -95,6 +95,7 @@ def run_retention(reader: EventReader, project: Project, spec: RetentionSpec) ->
         [where, born_where, return_where],
         (scan_start, scan_end),
         properties=[spec.property or ""] if measured else [],
+        group=spec.group,
     )
     if rolling:
         edges = cohorts.edges

@@ -99,6 +99,7 @@ class FunnelSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     histogram_buckets: int = 10
     drop_offs: DropOffs | None = None
     timezone: str | None = None
+    group: str | None = None  # count groups (this event property's values), not users
 
 
 class RetentionSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -117,6 +118,7 @@ class RetentionSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min_returns: int = 1  # return events needed in a period for the user to count
     where: str | None = None
     timezone: str | None = None
+    group: str | None = None  # count groups (this event property's values), not users
 
 
 class FlowsSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -135,6 +137,7 @@ class FlowsSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limit: int = 5  # segments shown; the rest add up to `$other`
     where: str | None = None
     timezone: str | None = None
+    group: str | None = None  # count groups (this event property's values), not users
 
 
 class FrequencySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -145,6 +148,7 @@ class FrequencySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     unit: Literal["day", "week", "month"] = "week"
     addiction_unit: Literal["hour", "day"] = "day"
     timezone: str | None = None
+    group: str | None = None  # count groups (this event property's values), not users
 
 
 class LifecycleSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -154,3 +158,4 @@ class LifecycleSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     where: str | None = None
     unit: Literal["day", "week", "month"] = "week"
     timezone: str | None = None
+    group: str | None = None  # count groups (this event property's values), not users
