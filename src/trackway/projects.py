@@ -12,7 +12,7 @@ import binascii
 import secrets
 import time
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 
@@ -23,6 +23,11 @@ CATALOG_FILE = "projects.json"
 _K = TypeVar("_K", int, str)
 
 
+# How distinct_ids join into one user (docs/identity.md); "none" never joins them.
+IdMerge = Literal["simplified", "original", "none"]
+ID_MERGE_MODES: tuple[IdMerge, ...] = ("simplified", "original", "none")
+
+
 class Project(msgspec.Struct, frozen=True):
     id: int
     name: str
@@ -30,7 +35,7 @@ class Project(msgspec.Struct, frozen=True):
     secret: str
     created_ms: int
     timezone: str = "UTC"
-    id_merge: str = "simplified"
+    id_merge: IdMerge = "simplified"
     shards: int = 8
 
 
@@ -63,9 +68,11 @@ class ProjectCatalog:
         self._by_secret: dict[str, Project] = {}
         self._accounts: dict[str, ServiceAccount] = {}
 
-    def create(self, name: str) -> Project:
+    def create(self, name: str, id_merge: IdMerge = "simplified") -> Project:
         if not name.strip():
             raise UserError("Expected a non-empty project name")
+        if id_merge not in ID_MERGE_MODES:
+            raise UserError(f"Expected `id_merge` to be one of {ID_MERGE_MODES}, got {id_merge!r}")
         self._path.parent.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(self._path.with_suffix(".lock")):
             catalog = self._read()
@@ -75,6 +82,7 @@ class ProjectCatalog:
                 token=secrets.token_hex(16),
                 secret=secrets.token_hex(16),
                 created_ms=int(time.time() * 1000),
+                id_merge=id_merge,
             )
             catalog.projects.append(project)
             atomic_write(self._path, msgspec.json.format(msgspec.json.encode(catalog)))

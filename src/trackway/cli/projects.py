@@ -7,7 +7,7 @@ import argparse
 import orjson
 
 from trackway.cli.common import Commands, data_dir_option
-from trackway.projects import Project, ProjectCatalog
+from trackway.projects import ID_MERGE_MODES, Project, ProjectCatalog
 
 
 def register(commands: Commands) -> None:
@@ -15,6 +15,12 @@ def register(commands: Commands) -> None:
     actions = project.add_subparsers(required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a project, print its credentials")
     create.add_argument("name")
+    create.add_argument(
+        "--id-merge",
+        choices=ID_MERGE_MODES,
+        default="simplified",
+        help="how distinct_ids join into one user (default: simplified)",
+    )
     data_dir_option(create)
     create.add_argument("--json", action="store_true", help="print JSON")
     create.set_defaults(run=_create)
@@ -36,7 +42,7 @@ def register(commands: Commands) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    project = ProjectCatalog(args.data_dir).create(args.name)
+    project = ProjectCatalog(args.data_dir).create(args.name, args.id_merge)
     if args.json:
         print(orjson.dumps(_json(project)).decode())
     else:

@@ -99,6 +99,8 @@ class EventReader:
         deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
         erased = len(deletions.all())
         mode = project.id_merge
+        if mode == "none":
+            return IdentityMap()
         root = snapshot.root if snapshot is not None else Path()
         parts = snapshot.parts() if snapshot is not None else []
 
