@@ -27,6 +27,9 @@ class IdentityMap:
     canonical_of: dict[str, str] = field(default_factory=dict)
     # Identifies the map's content: caches of resolved rows are kept under it.
     fingerprint: Hashable = ()
+    _hashes: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     def canonical(self, distinct_id: str) -> str:
         return self.canonical_of.get(distinct_id, distinct_id)
@@ -38,14 +41,15 @@ class IdentityMap:
         return [root, *members]
 
     def hashes(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """(sorted hashes of the non-canonical ids, the hash of each one's canonical id)."""
-        if not self.canonical_of:
-            empty = np.empty(0, np.int64)
-            return empty, empty
-        sources = np.fromiter((user_hash(d) for d in self.canonical_of), np.int64)
-        targets = np.fromiter((user_hash(c) for c in self.canonical_of.values()), np.int64)
-        order = np.argsort(sources, kind="stable")
-        return sources[order], targets[order]
+        """(sorted hashes of the non-canonical ids, the hash of each one's canonical id);
+        computed once per map (a cached map serves many queries)."""
+        if not self._hashes:
+            n = len(self.canonical_of)
+            sources = np.fromiter((user_hash(d) for d in self.canonical_of), np.int64, n)
+            targets = np.fromiter((user_hash(c) for c in self.canonical_of.values()), np.int64, n)
+            order = np.argsort(sources, kind="stable")
+            self._hashes.append((sources[order], targets[order]))
+        return self._hashes[0]
 
     def __bool__(self) -> bool:
         return bool(self.canonical_of)
