@@ -53,6 +53,7 @@ def register(commands: Commands) -> None:
         parser.add_argument("--to-date", help="last day, inclusive")
         parser.add_argument("--where", help='global filter, e.g. properties["country"] == "FR"')
         parser.add_argument("--timezone", help="IANA time zone (default: the project's)")
+        parser.add_argument("--group", help="count groups: the event property naming them")
         command.options(parser)
         parser.add_argument("--json", action="store_true", help="print the JSON result")
         parser.set_defaults(run=partial(_run, command))
@@ -91,6 +92,7 @@ def spec_fields(command: Command, args: argparse.Namespace) -> Fields:
         "to_date": args.to_date,
         "where": args.where,
         "timezone": args.timezone,
+        "group": args.group,
         **command.fields(args),
     }
     fields.update({k: v for k, v in given.items() if v is not None})

@@ -33,6 +33,7 @@ def register(commands: Commands) -> None:
     query.add_argument("--breakdown", action="append", help="property to segment by (repeatable)")
     query.add_argument("--unit", default="day", help="minute, hour, day, week, month or quarter")
     query.add_argument("--limit", type=int, default=10, help="segments shown; the rest is $other")
+    query.add_argument("--group", help="count groups: the event property naming them")
     query.add_argument("--json", action="store_true", help="print the JSON result")
     query.set_defaults(run=_query)
 
@@ -71,6 +72,7 @@ def _spec(args: argparse.Namespace) -> InsightsSpec:
                     msgspec.to_builtins(Breakdown(property=b)) for b in args.breakdown or []
                 ],
                 "limit": args.limit,
+                "group": args.group,
             },
             InsightsSpec,
         )
