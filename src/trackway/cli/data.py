@@ -33,7 +33,9 @@ def register(commands: Commands) -> None:
 
     delete = commands.add_parser("delete-users", help="delete users' events and profiles (GDPR)")
     project_option(delete)
-    delete.add_argument("distinct_ids", nargs="+", help="up to 2000 distinct_ids")
+    delete.add_argument(
+        "distinct_ids", nargs="+", help="up to 2000 distinct_ids (with their identity clusters)"
+    )
     delete.set_defaults(run=_delete_users)
 
     history = commands.add_parser("history", help="list an events table's versions")
@@ -74,8 +76,11 @@ def _export(args: argparse.Namespace) -> int:
 def _delete_users(args: argparse.Namespace) -> int:
     project = project_of(args)
     deletions = DeletionList(ProjectPaths(args.data_dir, project.id).deletions)
-    deleted = deletions.add(args.distinct_ids, int(time.time() * 1000))
-    print(f"deleted {len(deleted)} users from project {project.id}")
+    # Every id of each user's identity cluster goes, as with the API.
+    identity = EventReader(args.data_dir, Settings.from_env().scan_cache_bytes).identity(project)
+    deleted = deletions.add(args.distinct_ids, int(time.time() * 1000), identity)
+    ids = ", ".join(d.distinct_id for d in deleted)
+    print(f"deleted {len(deleted)} distinct_ids from project {project.id}: {ids}")
     return 0
 
 

@@ -41,6 +41,8 @@ DISALLOWED_DISTINCT_IDS = frozenset(
         "{}",
     }
 )
+# Original ID merge: the events that join identity clusters (docs/identity.md).
+IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
 # A number at or above this magnitude is milliseconds: 1e11 s is the year 5138, 1e11 ms 1973.
 MS_THRESHOLD = 100_000_000_000
 _INSERT_ID = re.compile(r"[A-Za-z0-9-]+")
@@ -93,6 +95,8 @@ def normalise_event(item: Any, index: int, ctx: EventContext) -> dict[str, Any]:
     props = clean_properties(props, f"{where}.properties", settings, ctx.needs_cleaning)
     props.pop("token", None)
     props["time"] = _event_time(props.get("time"), where, ctx)
+    if not ctx.simplified_id_merge and name in IDENTITY_EVENTS:
+        _identity_event(name, props, where, ctx)
     props["distinct_id"] = _distinct_id(props, where, ctx)
     props["$insert_id"] = _insert_id(props.get("$insert_id"), where, ctx)
     props["mp_processing_time_ms"] = ctx.received_ms
@@ -167,6 +171,33 @@ def _distinct_id(props: dict[str, Any], where: str, ctx: EventContext) -> str:
     if value == "":
         return ""
     return _checked_id(value, f"{where}.properties.distinct_id")
+
+
+def _identity_event(name: str, props: dict[str, Any], where: str, ctx: EventContext) -> None:
+    """Original ID merge: `$identify` and `$merge` without a distinct_id belong to the
+    identified id and to the first merged id; `$create_alias` needs the id it aliases; `$merge`
+    is taken only on the authenticated /import."""
+    missing = props.get("distinct_id") in (None, "")
+    if name == "$merge":
+        if not ctx.is_import:
+            raise RecordRejectedError(
+                "event",
+                f"Expected `$merge` only on the authenticated /import, got it on /track - at `{where}.event`",
+            )
+        merged = props.get("$distinct_ids")
+        if missing and type(merged) is list and merged:
+            field = f"{where}.properties.$distinct_ids[0]"
+            props["distinct_id"] = _checked_id(merged[0], field)
+    elif name == "$identify":
+        identified = props.get("$identified_id")
+        if missing and identified not in (None, ""):
+            props["distinct_id"] = _checked_id(identified, f"{where}.properties.$identified_id")
+    elif missing:
+        raise RecordRejectedError(
+            "properties.distinct_id",
+            "Expected `distinct_id` (the id `alias` joins) on `$create_alias`, it is missing "
+            f"- at `{where}.properties.distinct_id`",
+        )
 
 
 def _checked_id(value: Any, field: str) -> str:

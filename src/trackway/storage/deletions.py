@@ -1,7 +1,8 @@
 """Deleted users (GDPR): a durable list per project, applied by every read path at once.
 
 A deletion removes the events a user sent up to the moment of the request (and their
-profile); events that arrive later are new activity. Reads filter deleted users out straight
+profile), under every id of the user's identity cluster; events that arrive later are new
+activity. Reads filter deleted users out straight
 away; the storage worker then deletes their rows from the Delta table and compaction drops
 any left in rewritten parts.
 """
@@ -16,6 +17,8 @@ import numpy.typing as npt
 
 from trackway.errors import UserError
 from trackway.files import atomic_write, exclusive_lock
+from trackway.storage.identity import IdentityMap
+from trackway.storage.identity_clusters import with_clusters
 from trackway.storage.sharding import user_hash
 
 MAX_IDS_PER_REQUEST = 2000
@@ -41,12 +44,17 @@ class DeletionList:
         self._mtime_ns = -1
         self._cached: list[Deletion] = []
 
-    def add(self, distinct_ids: list[str], now_ms: int) -> list[Deletion]:
+    def add(
+        self, distinct_ids: list[str], now_ms: int, identity: IdentityMap | None = None
+    ) -> list[Deletion]:
+        """Deletes the users, and with ``identity`` every other id of their identity clusters
+        (the limit counts the ids asked for); answers one deletion per id."""
         if not distinct_ids or len(distinct_ids) > MAX_IDS_PER_REQUEST:
             raise UserError(
                 f"Expected 1 to {MAX_IDS_PER_REQUEST} distinct_ids to delete, got {len(distinct_ids)}"
             )
-        added = [Deletion(d, user_hash(d), now_ms) for d in distinct_ids]
+        ids = with_clusters(identity or IdentityMap(), distinct_ids)
+        added = [Deletion(d, user_hash(d), now_ms) for d in ids]
         with exclusive_lock(self._path.with_suffix(".lock")):
             current = self._read()
             current.deletions.extend(added)
