@@ -22,4 +22,5 @@ class ApiContext:
     @classmethod
     def open(cls, data_dir: Path, settings: Settings, catalog: ProjectCatalog) -> ApiContext:
         events = EventReader(data_dir, settings.scan_cache_bytes)
-        return cls(data_dir, settings, catalog, events, ProfileReader(data_dir, events.log_tail))
+        # One profile reader per process: the query layer's, so reports and /engage share it.
+        return cls(data_dir, settings, catalog, events, events.profiles)

@@ -16,7 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from trackway.projects import Project
+from trackway.query.cohorts import cohort_members
 from trackway.query.expr import ExpressionError, Vector
+from trackway.query.profiles import ProfileTable
 from trackway.storage.identity import IdentityMap
 from trackway.storage.scan import EventReader
 
@@ -40,8 +42,8 @@ class ReportContext:
     # The event property whose value is the unit counted instead of users (group analytics).
     group: str | None = None
     now_ms: int = 0
-    make_profiles: Callable[[ReportContext], ProfileSource] | None = None
-    make_cohorts: Callable[[ReportContext], CohortSource] | None = None
+    make_profiles: Callable[[ReportContext], ProfileSource] | None = ProfileTable.build
+    make_cohorts: Callable[[ReportContext], CohortSource] | None = cohort_members
     _made: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

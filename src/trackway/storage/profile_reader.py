@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Hashable
 from pathlib import Path
 
 from deltalake import DeltaTable
 
+from trackway.log import LogRecord
 from trackway.projects import Project
 from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.layout import LOG_APP_PREFIX, ProjectPaths
@@ -28,9 +30,7 @@ class ProfileReader:
     def current(
         self, project: Project, kind: str = "users", as_of: int | None = None
     ) -> dict[str, Profile]:
-        paths = ProjectPaths(self._data_dir, project.id)
-        root = paths.users if kind == "users" else paths.groups
-        table = DeltaTable(str(root)) if DeltaTable.is_deltatable(str(root)) else None
+        paths, root, table = self._open(project, kind)
         if table is not None and as_of is not None:
             table.load_as_version(as_of)
         version = table.version() if table is not None else -1
@@ -41,12 +41,7 @@ class ProfileReader:
                 self._cache = {(root, version): states}  # one version per reader is enough
         if as_of is not None:
             return states
-        applied = (
-            (lambda w: table.transaction_version(LOG_APP_PREFIX + w) or 0)
-            if table
-            else (lambda _: 0)
-        )
-        records = [r for r in self._tail.records(project.id, applied) if r.kind == KINDS[kind]]
+        records = self._tail_records(project, kind, table)
         erasures = erasure_times(DeletionList(paths.deletions).all()) if kind == "users" else {}
         if records or erasures:
             states = dict(states)
@@ -68,3 +63,27 @@ class ProfileReader:
                 if state is not None and state.get("erased_ms", -1) < at:
                     del states[key]
         return states
+
+    def version(self, project: Project, kind: str = "users") -> Hashable:
+        """A key of what ``current(project, kind)`` answers now: the table version, the
+        uncommitted records (the tail keeps each decoded record object, so their identities
+        name its state) and the number of deletions (the list only grows)."""
+        paths, root, table = self._open(project, kind)
+        records = self._tail_records(project, kind, table)
+        deletions = len(DeletionList(paths.deletions).all()) if kind == "users" else 0
+        version = table.version() if table is not None else -1
+        return (str(root), version, tuple(id(r) for r in records), deletions)
+
+    def _open(self, project: Project, kind: str) -> tuple[ProjectPaths, Path, DeltaTable | None]:
+        paths = ProjectPaths(self._data_dir, project.id)
+        root = paths.users if kind == "users" else paths.groups
+        table = DeltaTable(str(root)) if DeltaTable.is_deltatable(str(root)) else None
+        return paths, root, table
+
+    def _tail_records(
+        self, project: Project, kind: str, table: DeltaTable | None
+    ) -> list[LogRecord]:
+        def applied(writer: str) -> int:
+            return (table.transaction_version(LOG_APP_PREFIX + writer) or 0) if table else 0
+
+        return [r for r in self._tail.records(project.id, applied) if r.kind == KINDS[kind]]

@@ -74,6 +74,9 @@ class Batch:
     def user_property(self, name: str) -> Vector:
         raise ExpressionError("user properties are not available here")
 
+    def in_cohort(self, cohort_id: int) -> Vector:
+        return Vector.from_bools(np.array([cohort_id in row.cohorts for row in self.rows], bool))
+
 
 def run(text: str, *rows: Row | dict[str, Any]) -> list[Any]:
     """The value of ``text`` on each row (dicts are a row's properties)."""

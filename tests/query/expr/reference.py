@@ -30,6 +30,7 @@ class Row:
     properties: dict[str, Any] = field(default_factory=dict)  # a missing key is undefined
     time_ms: int = 0
     event: str = "e"
+    cohorts: frozenset[int] = frozenset()  # the saved cohorts the row's user is in
 
 
 def is_number(value: Any) -> bool:
@@ -48,6 +49,8 @@ def evaluate(node: ast.Node, row: Row) -> Any:
             return row.properties.get(name, UNDEFINED)
         case ast.EventField(key=key):
             return Timestamp(row.time_ms) if key in ("$time", "time") else row.event
+        case ast.Cohort(cohort_id=cohort_id):
+            return cohort_id in row.cohorts
         case ast.Logical(op="and", operands=operands):
             return all([evaluate(o, row) is True for o in operands])
         case ast.Logical(op="or", operands=operands):

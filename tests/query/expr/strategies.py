@@ -26,6 +26,8 @@ scalars = st.one_of(numbers, texts, st.booleans(), st.none())
 lists = st.lists(st.one_of(scalars, st.just(JsonObject('{"a":1}'))), max_size=3).map(tuple)
 anything = st.one_of(scalars, lists, st.just(JsonObject('{"a":1}')))
 missing = st.just(UNDEFINED)
+# Saved cohort ids a row's user may be in; 3 never holds anyone.
+COHORTS = [1, 2, 3]
 # Property name → the values it takes; "x" is never set.
 PROPERTIES: dict[str, st.SearchStrategy[Any]] = {
     "n": st.one_of(numbers, missing),
@@ -44,7 +46,8 @@ def rows(draw: st.DrawFn) -> Row:
         if value is not UNDEFINED:
             properties[name] = value
     time_ms = draw(st.sampled_from([0, 1000, 86_400_000, 1_600_000_000_000, -1]))
-    return Row(properties, time_ms, draw(st.sampled_from(["a", "b", "Chrome"])))
+    cohorts = frozenset(draw(st.sets(st.sampled_from(COHORTS[:2]))))
+    return Row(properties, time_ms, draw(st.sampled_from(["a", "b", "Chrome"])), cohorts)
 
 
 literal_leaves: st.SearchStrategy[ast.Literal] = st.one_of(
@@ -61,6 +64,7 @@ leaves = st.one_of(
     st.sampled_from(list(PROPERTIES)).map(ast.Property),
     literals,
     st.sampled_from(["$time", "name"]).map(ast.EventField),
+    st.sampled_from(COHORTS).map(ast.Cohort),
 )
 _NOT_BOOLEAN = (ast.Number, ast.String, ast.Null, ast.ListLiteral, ast.EventField)
 

@@ -68,6 +68,14 @@ class EventField:
 
 
 @dataclass(frozen=True, slots=True)
+class Cohort:
+    """``cohort(12)``: is the row's user (or group) in saved cohort 12, as of the query."""
+
+    cohort_id: int
+    position: int = field(default=0, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Unary:
     op: str  # "-" or "not"
     operand: Node
@@ -99,7 +107,7 @@ class Call:
 
 
 Literal = Number | String | Boolean | Null | ListLiteral
-Node = Literal | Property | UserProperty | EventField | Unary | Binary | Logical | Call
+Node = Literal | Property | UserProperty | EventField | Cohort | Unary | Binary | Logical | Call
 
 
 def children(node: Node) -> tuple[Node, ...]:

@@ -23,6 +23,7 @@ from trackway.query.expr.ast import (
     Binary,
     Boolean,
     Call,
+    Cohort,
     EventField,
     ListLiteral,
     Literal,
@@ -48,13 +49,16 @@ class Resolver(Protocol):
     """Where an expression's inputs come from, for one batch of ``n`` rows.
 
     Each method answers a Vector of exactly ``n`` rows. ``user_property`` raises
-    ExpressionError("user properties are not available here") where there are no profiles.
+    ExpressionError("user properties are not available here") where there are no profiles,
+    ``in_cohort`` (a boolean per row: is the row's user in the saved cohort) likewise where
+    there are no cohorts.
     """
 
     def property(self, name: str) -> Vector: ...
     def time(self) -> Vector: ...
     def event_name(self) -> Vector: ...
     def user_property(self, name: str) -> Vector: ...
+    def in_cohort(self, cohort_id: int) -> Vector: ...
 
 
 BINARY: dict[str, Callable[[Vector, Vector], Vector]] = {
@@ -93,6 +97,8 @@ class Compiled:
     user_properties: frozenset[str]
     uses_time: bool
     uses_event_name: bool
+    # The saved cohorts ``cohort(id)`` names: a cohort's definition may not name itself.
+    cohorts: frozenset[int] = frozenset()
     # One-row vectors of the literals, by id() of their node: built once, broadcast per batch.
     constants: dict[int, Vector] = field(default_factory=dict, compare=False, repr=False)
 
@@ -127,6 +133,7 @@ def compile_expression(text: str) -> Compiled:
         user_properties=frozenset(n.name for n in nodes if isinstance(n, UserProperty)),
         uses_time="time" in fields,
         uses_event_name="name" in fields,
+        cohorts=frozenset(node.cohort_id for node in nodes if isinstance(node, Cohort)),
         constants={
             id(node): Vector.from_values([literal_value(node)])
             for node in nodes
@@ -184,6 +191,8 @@ class _Evaluation:
                 return self.input("property", name, lambda: self.resolver.property(name))
             case UserProperty(name=name):
                 return self.input("user", name, lambda: self.user_property(node))
+            case Cohort(cohort_id=cohort_id):
+                return self.input("cohort", str(cohort_id), lambda: self.in_cohort(node))
             case EventField(key=key) if EVENT_FIELDS[key] == "time":
                 return self.input("event", "time", self.resolver.time)
             case EventField():
@@ -203,10 +212,16 @@ class _Evaluation:
         return vector
 
     def user_property(self, node: UserProperty) -> Vector:
+        return self.located(node.position, lambda: self.resolver.user_property(node.name))
+
+    def in_cohort(self, node: Cohort) -> Vector:
+        return self.located(node.position, lambda: self.resolver.in_cohort(node.cohort_id))
+
+    def located(self, position: int, fetch: Callable[[], Vector]) -> Vector:
         try:
-            return self.resolver.user_property(node.name)
+            return fetch()
         except ExpressionError as error:
             if error.position is not None:
                 raise
-            # Point at the user["…"] that asked, keeping the resolver's reason.
-            raise ExpressionError.at(self.text, node.position, error.message) from error
+            # Point at the user["…"] or cohort(…) that asked, keeping the resolver's reason.
+            raise ExpressionError.at(self.text, position, error.message) from error

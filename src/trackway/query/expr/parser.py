@@ -13,6 +13,7 @@ from trackway.query.expr.ast import (
     Binary,
     Boolean,
     Call,
+    Cohort,
     EventField,
     ListLiteral,
     Literal,
@@ -222,13 +223,15 @@ class _Parser:
             else:
                 source = EventField(key.value, token.position)
             return source, 1
+        if token.text == "cohort":
+            return self.cohort(token), 1
         if token.text not in FUNCTIONS:
             known = ", ".join(FUNCTIONS)
             raise ExpressionError.at(
                 self.text,
                 token.position,
                 f"Unknown function or name `{token.text}` (functions: {known};"
-                ' values: properties["…"], event["…"], user["…"])',
+                ' values: properties["…"], event["…"], user["…"], cohort(id))',
             )
         self.expect("(")
         argument, height = self.expression(0)
@@ -236,3 +239,14 @@ class _Parser:
             raise self.error(self.peek(), f"Expected `)`: {token.text}() takes one argument")
         self.expect(")")
         return Call(token.text, argument, token.position), height + 1
+
+    def cohort(self, token: Token) -> Cohort:
+        """``cohort(12)``: the argument is a cohort id, an integer literal, not an expression."""
+        self.expect("(")
+        number = self.advance()
+        if number.kind is not Kind.NUMBER or not isinstance(number.value, int):
+            raise self.error(number, "Expected a cohort id (an integer) inside `cohort(...)`")
+        if number.value > INT64_MAX:
+            raise self.error(number, f"Expected a cohort id up to {INT64_MAX}")
+        self.expect(")")
+        return Cohort(number.value, token.position)

@@ -9,6 +9,7 @@ from trackway.query.expr.ast import (
     Binary,
     Boolean,
     Call,
+    Cohort,
     EventField,
     ListLiteral,
     Logical,
@@ -56,6 +57,8 @@ def _text(node: Node) -> tuple[str, int]:
             return f"user[{quote(name)}]", _ATOM
         case EventField(key=key):
             return f"event[{quote(key)}]", _ATOM
+        case Cohort(cohort_id=cohort_id):
+            return f"cohort({cohort_id})", _ATOM
         case Number(value=value):
             return repr(value), MINUS_POWER if value < 0 or str(value)[0] == "-" else _ATOM
         case String(value=value):

@@ -11,7 +11,7 @@ boolean vector's truth is its ``bools`` array as it stands.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -198,6 +198,18 @@ class Vector:
         """The vector's rows at ``rows`` (any order, repeats allowed)."""
         taken = {k: a[rows] for k, a in self._rows().items() if a is not None}
         return Vector(self.tags[rows], **taken, dictionary=self.dictionary, wide=self.wide)
+
+    def gather(self, rows: npt.NDArray[np.integer[Any]]) -> Vector:
+        """Like ``take``, but a negative index gives an undefined row (a lookup that found
+        nothing); works on an empty vector too."""
+        found = rows >= 0
+        if len(self) == 0:
+            return Vector.undefined(len(rows))
+        taken = self.take(np.where(found, rows, 0))
+        # UNDEFINED is 0, so a multiply blanks the rows not found; bools stay False there.
+        tags = taken.tags * found.view(np.int8)
+        bools = None if taken.bools is None else taken.bools & found
+        return replace(taken, tags=tags, bools=bools)
 
     def where(self, mask: Mask, other: Vector) -> Vector:
         """This vector's rows where ``mask``, ``other``'s elsewhere."""
