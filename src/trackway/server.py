@@ -18,6 +18,7 @@ from trackway.log import DurableAppender, LogWriter, claim_writer_dir
 from trackway.projects import ProjectCatalog
 from trackway.settings import Settings
 from trackway.types import Receive, Scope, Send
+from trackway.web.app import WebApp
 
 DATA_DIR_ENV = "TRACKWAY_DATA_DIR"
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Server:
         self._resources = ExitStack()
         self.ingest = IngestApp(self.catalog, settings, self._append)
         self.api = create_api(ApiContext.open(data_dir, settings, self.catalog))
+        self.web = WebApp()
 
     async def _append(self, payload: bytes) -> int:
         if self._appender is None:
@@ -65,6 +67,8 @@ class Server:
                 await self.ingest(scope, receive, send)
             elif scope["path"].startswith("/api/"):
                 await self.api(scope, receive, send)
+            elif WebApp.serves(scope["path"]):
+                await self.web(scope, receive, send)
             else:
                 await _not_found(scope, send)
         elif kind == "lifespan":
@@ -90,7 +94,8 @@ class Server:
 async def _not_found(scope: Scope, send: Send) -> None:
     body = error_body(
         NotFoundError(
-            f"Expected /track, /engage, /groups, /import or /api/..., got {scope['path']!r}"
+            f"Expected /, /web/..., /track, /engage, /groups, /import or /api/..., "
+            f"got {scope['path']!r}"
         )
     )
     headers: list[Any] = [

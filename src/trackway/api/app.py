@@ -18,13 +18,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from trackway.api import behaviour, saved_funnels, segmentation
+from trackway.api import (
+    behaviour,
+    cohorts,
+    lexicon,
+    live,
+    saved_funnels,
+    saved_reports,
+    segmentation,
+    stream,
+)
 from trackway.api import params as p
 from trackway.api.auth import authenticate
 from trackway.api.context import ApiContext
 from trackway.api.engage import engage
 from trackway.api.export import export
+from trackway.api.freshness import fresh
+from trackway.api.identity import identity
 from trackway.api.insights import insights
+from trackway.api.me import me
 from trackway.api.openapi import openapi_document
 from trackway.errors import NotFoundError, PayloadError, RouteError, UserError, error_body
 from trackway.projects import Project
@@ -59,6 +71,7 @@ def create_api(context: ApiContext) -> Starlette:
         return Route(path, endpoint, methods=methods)
 
     routes = [Route("/api/v1/openapi.json", _openapi, methods=["GET"])]
+    routes.append(route("/api/v1/me", me, ["GET"]))
     for prefix in ("/api/2.0", "/api/query"):
         routes += [
             route(f"{prefix}{path}", handler, methods) for path, handler, methods in MIXPANEL_ROUTES
@@ -149,8 +162,17 @@ def _delete_users(
     if ids is None:
         raise PayloadError("Expected `distinct_ids`: a JSON array of up to 2000 strings")
     now_ms = int(time.time() * 1000)
-    deleted = DeletionList(ProjectPaths(context.data_dir, project.id).deletions).add(ids, now_ms)
-    return JSONResponse({"status": "ok", "deleted": len(deleted), "deleted_at_ms": now_ms})
+    # Every id of each user's identity cluster goes: the person, not one of their ids.
+    deleted = DeletionList(ProjectPaths(context.data_dir, project.id).deletions).add(
+        ids, now_ms, context.events.identity(project)
+    )
+    body = {
+        "status": "ok",
+        "deleted": len(deleted),
+        "deleted_ids": [d.distinct_id for d in deleted],
+        "deleted_at_ms": now_ms,
+    }
+    return JSONResponse(body)
 
 
 def _versions(
@@ -186,17 +208,27 @@ MIXPANEL_ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/funnels/list", _json(behaviour.funnel_list), ["GET"]),
     ("/retention", _json(behaviour.retention), ["GET"]),
     ("/retention/addiction", _json(behaviour.addiction), ["GET"]),
+    ("/stream/query", _json(stream.stream_query), ["GET"]),
+    *cohorts.MIXPANEL_ROUTES,
 ]
 NATIVE_ROUTES: list[tuple[str, Handler, list[str]]] = [
     ("/insights", _insights, ["POST"]),
     ("/deletions", _delete_users, ["POST"]),
     ("/versions", _versions, ["GET"]),
+    ("/identity", _json(identity), ["GET"]),
     *[(f"/{kind}", _report(kind), ["POST"]) for kind in behaviour.REPORTS],
     ("/saved-funnels", _save_funnel, ["POST"]),
     ("/saved-funnels", _json(lambda c, project, _: saved_funnels.list_all(c, project)), ["GET"]),
     # The id is parsed by the handler: a malformed one is then a 404 in the one error shape.
     ("/saved-funnels/{funnel_id}", _saved_funnel(saved_funnels.get_one), ["GET"]),
     ("/saved-funnels/{funnel_id}", _saved_funnel(saved_funnels.delete), ["DELETE"]),
+    *cohorts.NATIVE_ROUTES,
+    ("/schema/events", _json(lexicon.events), ["GET"]),
+    ("/schema/properties", _json(lexicon.properties), ["GET"]),
+    ("/schema/values", _json(lexicon.values), ["GET"]),
+    ("/events/latest", _json(live.latest), ["GET"]),
+    ("/freshness", _json(fresh), ["GET"]),
+    *saved_reports.NATIVE_ROUTES,
 ]
 
 

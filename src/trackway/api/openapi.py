@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from trackway.api.openapi_web import WEB_IDS, WEB_NATIVE, WEB_SCHEMAS
 from trackway.query.behaviour.spec import (
     FlowsSpec,
     FrequencySpec,
@@ -16,9 +17,12 @@ from trackway.query.behaviour.spec import (
     LifecycleSpec,
     RetentionSpec,
 )
+from trackway.query.cohorts.spec import CohortDefinition
 from trackway.query.spec import InsightsSpec
 
 _DATES = ["from_date", "to_date"]
+_ENGAGE = ["distinct_id", "distinct_ids", "output_properties", "data_group_id", "page"]
+_ENGAGE += ["session_id", "where", "filter_by_cohort", "behaviors", "include_all_users"]
 # path (relative to /api/2.0 and /api/query), method, summary, query parameters (required first)
 MIXPANEL: list[tuple[str, str, str, list[str], list[str]]] = [
     (
@@ -28,20 +32,10 @@ MIXPANEL: list[tuple[str, str, str, list[str], list[str]]] = [
         _DATES,
         ["event", "limit", "time_in_ms", "where", "as_of_version", "as_of_timestamp"],
     ),
-    (
-        "/engage",
-        "post",
-        "User or group profiles, 1000 a page",
-        [],
-        ["distinct_id", "distinct_ids", "output_properties", "data_group_id", "page", "session_id"],
-    ),
-    (
-        "/engage",
-        "get",
-        "User or group profiles, 1000 a page",
-        [],
-        ["distinct_id", "distinct_ids", "output_properties", "data_group_id", "page", "session_id"],
-    ),
+    ("/engage", "post", "User or group profiles, 1000 a page", [], _ENGAGE),
+    ("/engage", "get", "User or group profiles, 1000 a page", [], _ENGAGE),
+    ("/cohorts/list", "post", "The saved cohorts with their current counts", [], []),
+    ("/cohorts/list", "get", "The saved cohorts with their current counts", [], []),
     (
         "/segmentation",
         "get",
@@ -138,6 +132,13 @@ MIXPANEL: list[tuple[str, str, str, list[str], list[str]]] = [
         _DATES,
         ["unit", "addiction_unit", "event", "where"],
     ),
+    (
+        "/stream/query",
+        "get",
+        "Activity feed: the events of users' whole identity clusters, oldest first",
+        ["distinct_ids", *_DATES],
+        ["limit"],
+    ),
 ]
 
 
@@ -155,6 +156,7 @@ NATIVE: list[tuple[str, str, str, str | None]] = [
     ("/insights", "post", "Run an Insights report (body: InsightsSpec)", "InsightsSpec"),
     ("/deletions", "post", "Delete users (GDPR): `distinct_ids`, a JSON array", None),
     ("/versions", "get", "The events table's versions, newest first", None),
+    ("/identity", "get", "The identity cluster of `distinct_id` (a query parameter)", None),
     ("/funnels", "post", "Run a funnel (body: FunnelSpec)", "FunnelSpec"),
     ("/retention", "post", "Run a retention report (body: RetentionSpec)", "RetentionSpec"),
     ("/flows", "post", "Run a flows report (body: FlowsSpec)", "FlowsSpec"),
@@ -164,8 +166,23 @@ NATIVE: list[tuple[str, str, str, str | None]] = [
     ("/saved-funnels", "get", "The saved funnels with their definitions", None),
     ("/saved-funnels/{funnel_id}", "get", "One saved funnel", None),
     ("/saved-funnels/{funnel_id}", "delete", "Delete a saved funnel", None),
+    ("/cohorts", "post", "Save a cohort definition", "CohortDefinition"),
+    ("/cohorts", "get", "The saved cohorts with their definitions", None),
+    ("/cohorts/{cohort_id}", "get", "One saved cohort and its current count", None),
+    ("/cohorts/{cohort_id}", "put", "Replace a saved cohort's definition", "CohortDefinition"),
+    ("/cohorts/{cohort_id}", "delete", "Delete a saved cohort", None),
+    (
+        "/cohorts/{cohort_id}/users",
+        "get",
+        "A cohort's members: `page`, `page_size`, `format`",
+        None,
+    ),
+    *WEB_NATIVE,
 ]
 _SPECS = [InsightsSpec, FunnelSpec, RetentionSpec, FlowsSpec, FrequencySpec, LifecycleSpec]
+_SPECS += [CohortDefinition, *WEB_SCHEMAS]
+# Path parameters besides project_id, and what a 404 on them means.
+_IDS = {"{funnel_id}": "No such saved funnel", "{cohort_id}": "No such saved cohort", **WEB_IDS}
 
 
 @cache
@@ -184,12 +201,14 @@ def openapi_document() -> dict[str, Any]:
             paths.setdefault(prefix + path, {})[method] = _operation(summary, parameters)
     for path, method, summary, body in NATIVE:
         parameters = [_path("project_id")]
-        if "{funnel_id}" in path:
-            parameters.append(_path("funnel_id"))
+        ids = [(name, missing) for name, missing in _IDS.items() if name in path]
+        parameters += [_path(name.strip("{}")) for name, _ in ids]
         operation = _operation(summary, parameters)
-        if "{funnel_id}" in path:
-            missing = {**operation["responses"]["401"], "description": "No such saved funnel"}
-            operation["responses"]["404"] = missing
+        for _, missing in ids:
+            operation["responses"]["404"] = {
+                **operation["responses"]["401"],
+                "description": missing,
+            }
         if body is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -198,6 +217,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         paths.setdefault(f"/api/v1/projects/{{project_id}}{path}", {})[method] = operation
+    paths["/api/v1/me"] = {"get": _operation("The project these credentials open", [])}
     paths["/api/v1/openapi.json"] = {
         "get": {
             "summary": "This document",

@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
         first = create_demo_project(data_dir) if args.demo else catalog.create("Default")
         _print_first_run(first, url)
     print(f"trackway serving {data_dir} at {url}", flush=True)
+    print(f"Open {url}/ in a browser and sign in with a project's API secret.", flush=True)
     os.environ[DATA_DIR_ENV] = str(data_dir)
     # Files a crash left written but uncommitted go before anything is served (the worker
     # would remove them too, but only once it has started).

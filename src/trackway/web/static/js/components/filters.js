@@ -1,0 +1,126 @@
+// Filter and breakdown editors. Filters are rows {property, op, value, type} turned into an
+// expression (docs/expressions.md) joined with `and`; a free expression may be added to them.
+
+import { h, replace, select } from "../dom.js";
+import { propertyPicker, propertyTypes, valuePicker } from "./pickers.js";
+
+export const OPERATORS = [
+  ["==", "is"],
+  ["!=", "is not"],
+  ["contains", "contains"],
+  ["not contains", "does not contain"],
+  [">", ">"],
+  [">=", "≥"],
+  ["<", "<"],
+  ["<=", "≤"],
+  ["set", "is set"],
+  ["not set", "is not set"],
+];
+const NO_VALUE = new Set(["set", "not set"]);
+const NUMERIC = new Set([">", ">=", "<", "<="]);
+
+/** A string as an expression literal. */
+export function stringLiteral(text) {
+  return JSON.stringify(String(text));
+}
+
+export function propertyRef(name) {
+  return `properties[${stringLiteral(name)}]`;
+}
+
+function literal(value, type, op) {
+  const text = String(value ?? "").trim();
+  if ((type === "number" || NUMERIC.has(op)) && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(text)) return text;
+  if (type === "boolean" && (text === "true" || text === "false")) return text;
+  return stringLiteral(text);
+}
+
+/** One filter row as an expression, or null while it is incomplete. */
+export function filterExpression({ property, op, value, type }) {
+  if (!property) return null;
+  const ref = propertyRef(property);
+  if (op === "set") return `defined(${ref})`;
+  if (op === "not set") return `not defined(${ref})`;
+  if (value === undefined || value === null || String(value).trim() === "") return null;
+  if (op === "contains") return `${stringLiteral(value)} in ${ref}`;
+  if (op === "not contains") return `not (${stringLiteral(value)} in ${ref})`;
+  return `${ref} ${op} ${literal(value, type, op)}`;
+}
+
+/** Expressions joined with `and`, each in parentheses; null when there are none. */
+export function combineWhere(...expressions) {
+  const parts = expressions.flat().filter((e) => e && String(e).trim());
+  if (!parts.length) return null;
+  return parts.length === 1 ? String(parts[0]).trim() : parts.map((e) => `(${String(e).trim()})`).join(" and ");
+}
+
+/** The editor of a list of filter rows; it edits `filters` in place and calls `onChange`. */
+export function filterEditor(api, filters, { event = null, onChange, label = "Filters" }) {
+  const list = h("div", { class: "stack" });
+  const render = () => {
+    replace(list, filters.map((row, index) => filterRow(api, row, event, onChange, () => {
+      filters.splice(index, 1);
+      render();
+      onChange();
+    })));
+  };
+  const add = h("button", { class: "button small ghost", type: "button" }, "+ Add filter");
+  add.addEventListener("click", () => {
+    filters.push({ property: null, op: "==", value: "", type: "string" });
+    render();
+    list.lastElementChild?.querySelector("input")?.focus();
+  });
+  render();
+  return h("fieldset", { class: "editor" }, h("legend", {}, label), list, add);
+}
+
+function filterRow(api, row, event, onChange, remove) {
+  const value = valuePicker(api, {
+    label: "Value", value: row.value, property: row.property, event,
+    onChange: (next) => { row.value = next; onChange(); },
+  });
+  value.hidden = NO_VALUE.has(row.op);
+  const property = propertyPicker(api, {
+    label: "Property", value: row.property, event,
+    onChange: async (next) => {
+      row.property = next;
+      const types = next ? await propertyTypes(api, next, event) : [];
+      row.type = types.includes("string") || !types.length ? "string" : types[0];
+      onChange();
+    },
+  });
+  const op = select(OPERATORS, row.op, { "aria-label": "Operator", name: "operator" });
+  op.addEventListener("change", () => {
+    row.op = op.value;
+    value.hidden = NO_VALUE.has(row.op);
+    onChange();
+  });
+  const removeButton = h("button", { class: "button icon ghost", type: "button", "aria-label": "Remove filter", title: "Remove filter" }, "×");
+  removeButton.addEventListener("click", remove);
+  return h("div", { class: "editor-row filter-row" }, property, h("div", { class: "field" }, h("span", { class: "label", "aria-hidden": "true" }, "Operator"), op), value, removeButton);
+}
+
+/** The editor of breakdowns [{property}]; edits in place and calls `onChange`. */
+export function breakdownEditor(api, breakdowns, { event = null, onChange, max = 3 }) {
+  const list = h("div", { class: "stack" });
+  const add = h("button", { class: "button small ghost", type: "button" }, "+ Add breakdown");
+  const render = () => {
+    replace(list, breakdowns.map((row, index) => {
+      const picker = propertyPicker(api, {
+        label: `Break down by`, value: row.property, event, name: `breakdown-${index}`,
+        onChange: (next) => { row.property = next; onChange(); },
+      });
+      const remove = h("button", { class: "button icon ghost", type: "button", "aria-label": "Remove breakdown", title: "Remove breakdown" }, "×");
+      remove.addEventListener("click", () => { breakdowns.splice(index, 1); render(); onChange(); });
+      return h("div", { class: "editor-row" }, picker, remove);
+    }));
+    add.hidden = breakdowns.length >= max;
+  };
+  add.addEventListener("click", () => {
+    breakdowns.push({ property: null });
+    render();
+    list.lastElementChild?.querySelector("input")?.focus();
+  });
+  render();
+  return h("fieldset", { class: "editor" }, h("legend", {}, "Breakdown"), list, add);
+}

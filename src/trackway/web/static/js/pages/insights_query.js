@@ -1,0 +1,115 @@
+// The Insights report's state (what the URL keeps) and the spec it sends to
+// POST /insights (docs/insights.md).
+
+import { resolveRange } from "../components/date_range.js";
+import { combineWhere, filterExpression } from "../components/filters.js";
+import { segmentLabel } from "../format.js";
+
+export const MEASURES = [
+  ["total", "Total events"],
+  ["unique", "Unique users"],
+  ["dau", "Daily active users"],
+  ["wau", "Weekly active users"],
+  ["mau", "Monthly active users"],
+  ["per_user_avg", "Average per user"],
+  ["per_user_median", "Median per user"],
+  ["sum", "Sum of property"],
+  ["avg", "Average of property"],
+  ["min", "Minimum of property"],
+  ["max", "Maximum of property"],
+  ["median", "Median of property"],
+  ["p90", "90th percentile of property"],
+  ["p99", "99th percentile of property"],
+  ["distinct", "Distinct values of property"],
+];
+export const PROPERTY_MEASURES = new Set(["sum", "avg", "min", "max", "median", "p90", "p99", "distinct"]);
+const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+export function defaultState() {
+  return {
+    metrics: [{ event: null, measure: "total", property: null }],
+    filters: [],
+    where: "",
+    breakdowns: [],
+    range: { last: 30 },
+    unit: "day",
+    timezone: null,
+    view: "line",
+    limit: 10,
+  };
+}
+
+/** A state from a URL or a saved report, completed with defaults (links stay valid as the
+ * state grows). */
+export function normalize(state) {
+  const base = defaultState();
+  if (!state || typeof state !== "object") return base;
+  const merged = { ...base, ...state };
+  merged.metrics = Array.isArray(state.metrics) && state.metrics.length ? state.metrics : base.metrics;
+  merged.filters = Array.isArray(state.filters) ? state.filters : [];
+  merged.breakdowns = Array.isArray(state.breakdowns) ? state.breakdowns : [];
+  return merged;
+}
+
+export function measureLabel(measure) {
+  const found = MEASURES.find(([value]) => value === measure);
+  return found ? found[1] : measure;
+}
+
+export function metricLabel(metric) {
+  const what = metric.event || "All events";
+  const how = PROPERTY_MEASURES.has(metric.measure)
+    ? `${measureLabel(metric.measure).replace("of property", "of")} ${metric.property || "?"}`
+    : measureLabel(metric.measure);
+  return `${what} · ${how}`;
+}
+
+/** What is wrong with the state before it is sent, or null. */
+export function problem(state) {
+  for (const [i, metric] of state.metrics.entries()) {
+    if (PROPERTY_MEASURES.has(metric.measure) && !metric.property) {
+      return `Metric ${LETTERS[i]}: choose the property to measure (${measureLabel(metric.measure)}).`;
+    }
+  }
+  return null;
+}
+
+/** The days the report covers, in its time zone. */
+export function reportDays(state, project) {
+  return { ...resolveRange(state.range, state.timezone || project.timezone || "UTC"), timezone: state.timezone || null };
+}
+
+/** The Insights spec for POST /insights. */
+export function insightsSpec(state, project) {
+  const days = reportDays(state, project);
+  const spec = {
+    from_date: days.from_date,
+    to_date: days.to_date,
+    unit: state.unit || "day",
+    metrics: state.metrics.map((m, i) => {
+      const metric = { measure: m.measure, name: LETTERS[i] };
+      if (m.event) metric.event = m.event;
+      if (PROPERTY_MEASURES.has(m.measure) && m.property) metric.property = m.property;
+      return metric;
+    }),
+    breakdowns: state.breakdowns.filter((b) => b.property).map((b) => ({ property: b.property })),
+    limit: state.limit || 10,
+  };
+  const where = combineWhere(state.filters.map(filterExpression), state.where);
+  if (where) spec.where = where;
+  if (state.timezone) spec.timezone = state.timezone;
+  return spec;
+}
+
+/** The result's series with display names: [{name, metric, segment, values, total}]. */
+export function namedSeries(result, state) {
+  const byName = Object.fromEntries(state.metrics.map((m, i) => [LETTERS[i], m]));
+  const several = state.metrics.length > 1;
+  return result.series.map((s) => {
+    const metric = byName[s.metric];
+    const segment = s.segment && s.segment.length ? segmentLabel(s.segment.map((v) => (v === "$other" ? "Other" : v))) : "";
+    const base = metric ? metricLabel(metric) : s.metric;
+    const name = segment ? (several ? `${segment} · ${base}` : segment) : base;
+    return { ...s, name };
+  });
+}
