@@ -64,10 +64,24 @@ class ReportContext:
         if make is None:
             raise ExpressionError(f"cohort({cohort_id}): cohorts are not available here")
         source: CohortSource = self._once("cohorts", lambda: make(self))
-        return Vector.from_bools(np.isin(users, source.members(cohort_id)))
+        return Vector.from_bools(member_mask(users, source.members(cohort_id)))
 
     def _once(self, name: str, make: Callable[[], Any]) -> Any:
         with self._lock:
             if name not in self._made:
                 self._made[name] = make()
             return self._made[name]
+
+
+def member_mask(
+    users: npt.NDArray[np.int64], members: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Which rows belong to one of the sorted ``members``. A shard's rows come in runs of
+    one user, so each run is looked up once (a binary search) and the answer repeated."""
+    if len(users) == 0 or len(members) == 0:
+        return np.zeros(len(users), bool)
+    starts = np.flatnonzero(np.concatenate(([True], users[1:] != users[:-1])))
+    firsts = users[starts]
+    at = np.minimum(np.searchsorted(members, firsts), len(members) - 1)
+    found = members[at] == firsts
+    return np.repeat(found, np.diff(np.append(starts, len(users))))
