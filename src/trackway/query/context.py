@@ -25,7 +25,7 @@ from trackway.storage.scan import EventReader
 
 class ProfileSource(Protocol):
     def vector(self, name: str, users: npt.NDArray[np.int64]) -> Vector:
-        """The profile property ``name`` of each row's user (null where none)."""
+        """The profile property ``name`` of each row's user (undefined where none)."""
         ...
 
 
@@ -45,7 +45,8 @@ class ReportContext:
     make_profiles: Callable[[ReportContext], ProfileSource] | None = ProfileTable.build
     make_cohorts: Callable[[ReportContext], CohortSource] | None = cohort_members
     _made: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Re-entrant: making one input may need another (profiles need the identity map).
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def identity(self) -> IdentityMap:

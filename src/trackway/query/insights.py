@@ -134,7 +134,9 @@ def _run(
     shards = list(POOL.map(lambda v: _prepare(v, spec, compiled, grid, day_grid), views))
     names = [m.name or chr(ord("A") + i) for i, m in enumerate(spec.metrics)]
     if spec.breakdowns:
-        segment_labels, n_segments, shown_count = _recode_segments(reader, scans, spec, shards)
+        segment_labels, n_segments, shown_count = _recode_segments(
+            reader, scans, spec, shards, _rows_only(compiled)
+        )
     else:
         segment_labels, n_segments, shown_count = [[""]], 1, 1  # every row is segment 0
     width = len(segment_labels)
@@ -185,13 +187,17 @@ def _resolve_auto_buckets(
 
 
 def _recode_segments(
-    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[PreparedShard]
+    reader: EventReader,
+    scans: list[Any],
+    spec: InsightsSpec,
+    shards: list[PreparedShard],
+    cacheable: bool,
 ) -> tuple[list[list[str]], int, int]:
     """Give the rows of the shown segments codes 0..N-1 and all other segments' rows the code
     N (``$other``). Shards rank their local segments; the ranks add up under the global
     labels, so each row is recoded once, in one table lookup. Returns the labels, how many
     segments have data, and how many are shown."""
-    remaps, labels = _unified(reader, scans, spec, shards)
+    remaps, labels = _unified(reader, scans, spec, shards, cacheable)
     shown, n_segments = _choose_segments(spec, shards, remaps, labels)
     segment_labels = [_split(labels[int(i)].as_py()) for i in shown]
     if n_segments > len(shown):
@@ -206,11 +212,16 @@ def _recode_segments(
 
 
 def _unified(
-    reader: EventReader, scans: list[Any], spec: InsightsSpec, shards: list[PreparedShard]
+    reader: EventReader,
+    scans: list[Any],
+    spec: InsightsSpec,
+    shards: list[PreparedShard],
+    cacheable: bool,
 ) -> Any:
-    """Global segment codes; kept across queries while every shard's rows stay the same."""
+    """Global segment codes; kept across queries while every shard's rows stay the same
+    (and the segments depend on nothing else)."""
     keys = [s.key for s in scans]
-    if any(k is None for k in keys):
+    if not cacheable or any(k is None for k in keys):
         return unify([s.segments.labels for s in shards])
     key = ("unify", tuple(keys), _breakdown_key(spec))
     found = reader.cache.get(key)
@@ -276,9 +287,14 @@ def _prepare(
         in_range = day_of_row if metric.measure in ("dau", "wau", "mau") else bucket_of_row
         metric_buckets.append(np.where(mask, in_range, -1).astype(np.int32))
         metric_values.append(measures.values_of(metric, value, view))
-    segments = view.cached(
-        ("segments", _breakdown_key(spec)), lambda: _segments(view, spec, compiled), _segments_bytes
-    )
+    if _rows_only(compiled):
+        segments = view.cached(
+            ("segments", _breakdown_key(spec)),
+            lambda: _segments(view, spec, compiled),
+            _segments_bytes,
+        )
+    else:
+        segments = _segments(view, spec, compiled)
     return PreparedShard(view, view.users, day_of_row, metric_buckets, metric_values, segments)
 
 
@@ -299,6 +315,12 @@ def _segments(view: ShardView, spec: InsightsSpec, compiled: _Compiled) -> Local
             return string_segments(column)
     vectors = [b.evaluate(view, view.rows) for b in compiled.breakdowns]
     return local_segments(vectors, spec.breakdowns, view.rows)
+
+
+def _rows_only(compiled: _Compiled) -> bool:
+    """Whether the breakdowns read only the rows: segments from profiles or cohorts would go
+    stale in a cache keyed by the rows, since those change while the rows do not."""
+    return not any(b.user_properties or b.cohorts for b in compiled.breakdowns)
 
 
 def _breakdown_key(spec: InsightsSpec) -> tuple[Any, ...]:

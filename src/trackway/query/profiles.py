@@ -103,10 +103,14 @@ class ProfileTable:
     def vector(self, name: str, users: npt.NDArray[np.int64]) -> Vector:
         """The property ``name`` of each row's unit: undefined where the unit has no profile
         or its profile does not have the property (JSON null stays null)."""
-        if len(self) == 0:
+        if len(self) == 0 or len(users) == 0:
             return Vector.undefined(len(users))
-        at = np.minimum(np.searchsorted(self.hashes, users), len(self) - 1)
-        rows = np.where(self.hashes[at] == users, at, -1)
+        # A shard's rows come in runs of one unit: each run is looked up once.
+        starts = np.flatnonzero(np.concatenate(([True], users[1:] != users[:-1])))
+        firsts = users[starts]
+        at = np.minimum(np.searchsorted(self.hashes, firsts), len(self) - 1)
+        found = np.where(self.hashes[at] == firsts, at, -1)
+        rows = np.repeat(found, np.diff(np.append(starts, len(users))))
         return self.column(name).gather(rows)
 
     def _values(self, name: str) -> list[Value]:

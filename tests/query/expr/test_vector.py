@@ -7,7 +7,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.query.expr.reference import same as same_values
+from tests.query.expr.strategies import anything
 from trackway.query.expr import UNDEFINED, JsonObject, Tag, Timestamp, Vector, segment_keys
 
 U = UNDEFINED
@@ -133,3 +137,27 @@ def test_uniform_tags_and_payloads_are_read_only_views() -> None:
     assert vector.tags.strides == (0,)
     assert not vector.tags.flags.writeable
     assert vector.has(Tag.STRING).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(anything, st.just(UNDEFINED)), max_size=8),
+    picks=st.lists(st.integers(-1, 7), max_size=12),
+)
+def test_gather_reads_rows_and_gives_undefined_for_negative_indexes(
+    values: list[Any], picks: list[int]
+) -> None:
+    """What a profile lookup does: rows found, and undefined where nothing was found."""
+    rows = np.array([p if p < len(values) else -1 for p in picks], np.int64)
+    vector = Vector.from_values(values)
+    gathered = vector.gather(rows)
+    expected = [vector.value_at(int(r)) if r >= 0 else U for r in rows]
+    assert len(gathered) == len(rows)
+    assert all(map(same_values, gathered.to_pylist(), expected))
+    # A `where` reads bools as they stand: never true off a boolean row.
+    assert not (gathered.truth() & ~gathered.has(Tag.BOOL)).any()
+    assert Vector.constant(True, 3).gather(np.array([0, -1, 2])).truth().tolist() == [
+        True,
+        False,
+        True,
+    ]
