@@ -478,6 +478,22 @@ BAD_REQUESTS = [
         "position",
         id="export where syntax error",
     ),
+    pytest.param(
+        "GET",
+        "/api/2.0/export",
+        {**DATES, "where": 'user["plan"] == "pro"'},
+        None,
+        "event properties only",
+        id="export where on a profile",
+    ),
+    pytest.param(
+        "GET",
+        "/api/2.0/export",
+        {**DATES, "where": "cohort(1)"},
+        None,
+        "event properties only",
+        id="export where on a cohort",
+    ),
 ]
 
 
