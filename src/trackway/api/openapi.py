@@ -217,7 +217,8 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         paths.setdefault(f"/api/v1/projects/{{project_id}}{path}", {})[method] = operation
-    paths["/api/v1/me"] = {"get": _operation("The project these credentials open", [])}
+    me = _operation("The project these credentials open", [_query("project_id", False)])
+    paths["/api/v1/me"] = {"get": me}
     paths["/api/v1/openapi.json"] = {
         "get": {
             "summary": "This document",

@@ -10,6 +10,7 @@ const PATHS = {
   dashboards: "M4 4h7v7H4zM13 4h7v4h-7zM13 10h7v10h-7zM4 13h7v7H4z",
   link: "M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1",
   close: "M6 6l12 12M18 6L6 18",
+  signout: "M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10",
 };
 
 export function icon(name) {

@@ -116,7 +116,8 @@ function sidebar(project, page) {
       ),
     ),
   );
-  const signOut = h("button", { class: "button small", type: "button" }, "Sign out");
+  const signOut = h("button", { class: "button small", type: "button", "aria-label": "Sign out", title: `Sign out of ${project.name}` },
+    icon("signout"), h("span", { class: "nav-text" }, "Sign out"));
   signOut.addEventListener("click", () => {
     forget(project.id);
     const next = signedIn()[0];

@@ -76,7 +76,7 @@ export function filterEditor(api, filters, { event = null, onChange, label = "Fi
 
 function filterRow(api, row, event, onChange, remove) {
   const value = valuePicker(api, {
-    label: "Value", value: row.value, property: row.property, event,
+    label: "Value", value: row.value, property: () => row.property, event,
     onChange: (next) => { row.value = next; onChange(); },
   });
   value.hidden = NO_VALUE.has(row.op);

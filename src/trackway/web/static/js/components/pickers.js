@@ -6,6 +6,10 @@ import { eventNames, properties, topValues } from "./schema.js";
 
 export const ALL_EVENTS = "";
 
+// `event` and `property` may be functions, read each time the list opens, so a picker
+// follows the choices made beside it.
+const now = (value) => (typeof value === "function" ? value() : value);
+
 /** An event name; "" means all events when `allowAll`. */
 export function eventPicker(api, { label = "Event", value, onChange, allowAll = true, name }) {
   return combobox({
@@ -29,7 +33,7 @@ export function propertyPicker(api, { label = "Property", value, event = null, o
     value: value || "",
     placeholder: "Choose a property",
     options: async () => {
-      const found = await properties(api, event);
+      const found = await properties(api, now(event));
       return found
         .filter((p) => !numeric || p.types.includes("number"))
         .map((p) => ({ value: p.name, meta: `${p.types.join(", ")} · ${formatNumber(p.count)}` }));
@@ -46,8 +50,8 @@ export function valuePicker(api, { label = "Value", value, property, event = nul
     value: value ?? "",
     placeholder: "Value",
     options: async () => {
-      if (!property) return [];
-      const found = await topValues(api, property, event);
+      if (!now(property)) return [];
+      const found = await topValues(api, now(property), now(event));
       return found.map((v) => ({ value: String(v.value), meta: formatNumber(v.count) }));
     },
     onChange,
@@ -56,7 +60,7 @@ export function valuePicker(api, { label = "Value", value, property, event = nul
 
 /** The types a property has been seen with (["string"], ["number", "string"], ...). */
 export async function propertyTypes(api, name, event = null) {
-  const found = await properties(api, event);
+  const found = await properties(api, now(event));
   const match = found.find((p) => p.name === name);
   return match ? match.types : [];
 }

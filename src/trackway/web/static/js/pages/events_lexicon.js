@@ -1,26 +1,29 @@
 // The lexicon: event names with counts; an event's properties with their types; a
 // property's top values (GET /schema/events, /schema/properties, /schema/values).
 
-import { eventNames, properties, topValues } from "../components/schema.js";
+import { eventNames, forgetSchema, properties, topValues } from "../components/schema.js";
 import { showError, showLoading } from "../components/status.js";
 import { h, replace } from "../dom.js";
 import { formatNumber } from "../format.js";
 
+/** The lexicon card; its `refresh()` reloads what it shows. */
 export function lexicon(api) {
   const eventsEl = h("div", { class: "lexicon-col" });
   const propsEl = h("div", { class: "lexicon-col" });
   const valuesEl = h("div", { class: "lexicon-col" });
   let event = null;
 
-  async function showEvents() {
-    showLoading(eventsEl);
+  async function showEvents(focus = false) {
+    if (!eventsEl.firstChild) showLoading(eventsEl);
     try {
       const found = await eventNames(api);
       const all = { name: null, count: found.reduce((sum, e) => sum + e.count, 0) };
       replace(eventsEl, listTable("Events", "Event", [all, ...found].map((e) => ({
         key: e.name, label: e.name ?? "All events", count: e.count, selected: e.name === event,
-        onclick: () => { event = e.name; showEvents(); showProperties(); },
+        onclick: () => { event = e.name; showEvents(true); showProperties(); },
       }))));
+      // Keep the keyboard where it was: on the chosen event's button.
+      if (focus) eventsEl.querySelector("tr.selected button")?.focus();
     } catch (error) {
       showError(eventsEl, error, "Events could not load");
     }
@@ -56,13 +59,23 @@ export function lexicon(api) {
     }
   }
 
+  function refresh() {
+    forgetSchema();
+    showEvents();
+    showProperties();
+  }
+
   showEvents();
   showProperties();
-  return h("section", { class: "card", "aria-labelledby": "lexicon-title" },
+  const reload = h("button", { class: "button small", type: "button", onclick: refresh }, "Refresh");
+  const card = h("section", { class: "card", "aria-labelledby": "lexicon-title" },
     h("div", { class: "card-head" },
       h("div", {}, h("h2", { id: "lexicon-title" }, "Lexicon"),
-        h("p", { class: "hint" }, "What this project's events look like over the last 31 days."))),
+        h("p", { class: "hint" }, "What this project's events look like over the last 31 days.")),
+      reload),
     h("div", { class: "lexicon" }, eventsEl, propsEl, valuesEl));
+  card.refresh = refresh;
+  return card;
 }
 
 function listTable(caption, what, rows) {

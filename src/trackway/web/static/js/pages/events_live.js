@@ -5,11 +5,12 @@ import { showError } from "../components/status.js";
 import { h, replace } from "../dom.js";
 import { formatTime } from "../format.js";
 
-const POLL_MS = 1500;
+const POLL_MS = 1000;
 const KEEP = 100;
 const HIDDEN = new Set(["time", "distinct_id", "$insert_id", "mp_processing_time_ms", "$resolved_distinct_id"]);
 
-export function liveFeed(api, project, signal) {
+/** The live card; `onNames(names)` hears the event names of each new batch. */
+export function liveFeed(api, project, signal, onNames = () => {}) {
   const timeZone = project.timezone || "UTC";
   let rows = [];
   let cursor = null;
@@ -47,6 +48,7 @@ export function liveFeed(api, project, signal) {
       if (answer.events.length) {
         const fresh = answer.events.map((event) => row(event, timeZone));
         rows = [...fresh, ...rows].slice(0, KEEP);
+        onNames(new Set(answer.events.map((e) => e.event)));
         replace(body, rows);
         if (cursor !== null) {
           fresh.forEach((r) => r.classList.add("new"));
@@ -80,7 +82,10 @@ export function liveFeed(api, project, signal) {
 
 function row(event, timeZone) {
   const props = event.properties;
-  const shown = Object.entries(props).filter(([key]) => !HIDDEN.has(key));
+  // The app's own properties first; the SDKs' ($lib_version, mp_lib, ...) after them.
+  const shown = Object.entries(props)
+    .filter(([key]) => !HIDDEN.has(key))
+    .sort(([a], [b]) => Number(isLibrary(a)) - Number(isLibrary(b)));
   const summary = shown.slice(0, 4).map(([key, value]) =>
     h("span", { class: "kv" }, h("span", { class: "k" }, key), " ", h("span", { class: "v" }, short(value))));
   const details = h("details", {},
@@ -91,6 +96,10 @@ function row(event, timeZone) {
     h("td", { class: "event-name" }, event.event),
     h("td", { class: "mono" }, props.distinct_id),
     h("td", { class: "props" }, summary, details));
+}
+
+function isLibrary(key) {
+  return key.startsWith("$") || key.startsWith("mp_");
 }
 
 function short(value) {

@@ -108,7 +108,9 @@ async function renderTile(el, state, ctx) {
   const full = normalize(state);
   const body = h("div", { class: "tile-result" });
   const fresh = h("p", { class: "freshness" });
-  replace(el, body, fresh);
+  const days = reportDays(full, ctx.api.project);
+  const about = `${full.metrics.map(metricLabel).join(", ")} · ${days.from_date} to ${days.to_date} · by ${full.unit}`;
+  replace(el, h("p", { class: "tile-meta" }, about), body, fresh);
   await run(ctx.api, full, body, fresh, ctx.signal, { compact: true });
 }
 

@@ -40,13 +40,13 @@ export function insightsBuilder(api, state, onChange) {
 
   return h("form", { class: "builder", "aria-label": "Report definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Metrics"), metrics, addMetric),
-    filterEditor(api, state.filters, { event: singleEvent(state), onChange }),
+    filterEditor(api, state.filters, { event: () => singleEvent(state), onChange }),
     h("div", { class: "field" },
       h("label", { for: whereId }, "Custom filter expression"),
       where,
       h("p", { class: "help", id: `${whereId}-help` }, "Optional, added with “and”. ",
         "Language: properties[\"name\"], ==, in, and, or, not, defined(…).")),
-    breakdownEditor(api, state.breakdowns, { event: singleEvent(state), onChange }));
+    breakdownEditor(api, state.breakdowns, { event: () => singleEvent(state), onChange }));
 }
 
 /** The event every metric counts, when there is exactly one (its properties are offered). */
@@ -58,7 +58,7 @@ function singleEvent(state) {
 function metricRow(api, state, metric, index, onChange, remove) {
   const letter = LETTERS[index];
   const property = propertyPicker(api, {
-    label: "Property", value: metric.property, event: metric.event, name: `metric-${index}-property`, numeric: metric.measure !== "distinct",
+    label: "Property", value: metric.property, event: () => metric.event, name: `metric-${index}-property`, numeric: metric.measure !== "distinct",
     onChange: (next) => { metric.property = next; onChange(); },
   });
   property.hidden = !PROPERTY_MEASURES.has(metric.measure);
