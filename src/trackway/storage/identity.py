@@ -116,10 +116,10 @@ class _Clusters:
         if kept == moved:
             return
         kept_members = self._members.get(kept, [kept])
-        moved_members = self._members.pop(moved, [moved])
+        moved_members = self._members.get(moved, [moved])
         if len(kept_members) + len(moved_members) > CLUSTER_LIMIT:
-            self._members[moved] = moved_members
             return
+        self._members.pop(moved, None)
         for member in moved_members:
             self._root[member] = kept
         self._members[kept] = kept_members + moved_members

@@ -1,10 +1,11 @@
 """Rows re-homed onto the shard of the unit a report counts: the resolved user (identity
 clusters) or a group.
 
-Each source shard's rows, already merged, deduplicated and filtered, get a new key (-1 drops
-the row); rows then move to the shard of their new key and each target shard is put back in
-(key, time) order. Rows of equal key and time keep their source order (source shard, then
-position), so the result is deterministic.
+Each source shard's rows, already merged, deduplicated and filtered, get a new key (NO_KEY
+drops the row); rows then move to the shard of their new key and each target shard is put
+back in (key, time) order: the rows that kept their key and shard are in order already, the
+others are sorted and merged in. Of rows with equal key and time, those that stayed come
+first, then the others by source shard and position, so the result is deterministic.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 
 from trackway.storage.cache import ColumnCache
 from trackway.storage.identity import IdentityMap, resolve_hashes
+from trackway.storage.merge_kernel import merge_positions
 from trackway.storage.sharding import shard_of, user_hash
 
 Keys = npt.NDArray[np.int64]
@@ -104,6 +106,7 @@ Target = tuple[int, dict[str, pa.Array], Hashable | None]
 
 def rekeyed(
     sources: list[Source],
+    source_shards: list[int],
     rekey: Rekey,
     columns: list[str],
     wanted: set[int],
@@ -149,7 +152,20 @@ def rekeyed(
         def ordering() -> npt.NDArray[np.int64]:
             times = np.concatenate([_numpy(sources[s][0]["time"])[r] for s, r in pieces])
             users = np.concatenate([keys[s][r] for s, r in pieces])
-            return np.lexsort((times, users)).astype(np.int64)
+            # Rows that keep their key and shard are in order already; only the others
+            # (few) are sorted, then merged in.
+            stay = np.concatenate(
+                [
+                    np.full(len(r), source_shards[s] == target)
+                    & (keys[s][r] == _numpy(sources[s][0]["user_hash"])[r])
+                    for s, r in pieces
+                ]
+            )
+            kept, moved = np.flatnonzero(stay), np.flatnonzero(~stay)
+            moved = moved[np.lexsort((times[moved], users[moved]))]
+            merged = merge_positions(users[kept], times[kept], users[moved], times[moved])
+            both = np.concatenate((kept, moved))
+            return np.asarray(both[merged], np.int64)
 
         order = remember(("order", target), ordering)
 

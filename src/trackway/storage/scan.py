@@ -194,7 +194,14 @@ class EventReader:
         found = [s for s in _READERS.map(one, range(project.shards)) if s is not None]
         sources = [(s.columns, s.key) for s in found]
         targets = rekeyed(
-            sources, rekey, list(columns), set(wanted), project.shards, self.cache, _READERS.map
+            sources,
+            [s.shard for s in found],
+            rekey,
+            list(columns),
+            set(wanted),
+            project.shards,
+            self.cache,
+            _READERS.map,
         )
         return [ShardScan(shard, columns_of, key) for shard, columns_of, key in targets]
 
