@@ -58,13 +58,16 @@ class IdentityMap:
 def resolve_hashes(
     hashes: npt.NDArray[np.int64], identity: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 ) -> npt.NDArray[np.int64]:
-    """Each user hash replaced by its canonical user's hash."""
+    """Each user hash replaced by its canonical user's hash. Rows come in runs of one user
+    (a shard's order), so each run is looked up once."""
     sources, targets = identity
-    if len(sources) == 0:
+    if len(sources) == 0 or len(hashes) == 0:
         return hashes
-    at = np.minimum(np.searchsorted(sources, hashes), len(sources) - 1)
-    found = sources[at] == hashes
-    return np.where(found, targets[at], hashes)
+    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    firsts = hashes[starts]
+    at = np.minimum(np.searchsorted(sources, firsts), len(sources) - 1)
+    resolved = np.where(sources[at] == firsts, targets[at], firsts)
+    return np.repeat(resolved, np.diff(np.append(starts, len(hashes))))
 
 
 # Original ID merge: an `$identify` merges only an anonymous id of this shape (a UUID, as the

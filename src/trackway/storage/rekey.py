@@ -52,7 +52,7 @@ def identity_rekey(identity: IdentityMap) -> Rekey:
         resolved = pa.array([identity.canonical(d) for d in unique.to_pylist()], pa.string())
         return resolved.take(pc.index_in(ids, unique))
 
-    return Rekey(("user_hash", "distinct_id"), keys, labels, identity.fingerprint)
+    return Rekey(("user_hash",), keys, labels, identity.fingerprint)
 
 
 def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
@@ -94,10 +94,6 @@ def targets(sources: list[Keys], shards: int) -> dict[int, list[tuple[int, npt.N
         for target in np.unique(shard).tolist():
             out.setdefault(int(target), []).append((source, kept[shard == target]))
     return out
-
-
-def take(array: pa.Array, rows: npt.NDArray[np.int64]) -> pa.Array:
-    return array if len(rows) == len(array) else array.take(pa.array(rows))
 
 
 Source = tuple[dict[str, pa.Array], Hashable | None]  # a source shard's columns and cache key
@@ -172,14 +168,17 @@ def rekeyed(
         def gather(column: str) -> pa.Array:
             if column == "shard":
                 return pa.array(np.full(len(order), target, np.int16))
-            chunks = [take(source_column(s, column), r) for s, r in pieces]
-            merged = pa.chunked_array(chunks).combine_chunks()
-            return merged.take(pa.array(order))
+            chunks = [_take(source_column(s, column), r) for s, r in pieces]
+            return pa.chunked_array(chunks).combine_chunks().take(pa.array(order))
 
         out = {c: remember(("column", target, c), partial(gather, c)) for c in columns}
         return target, out, None if base is None else (base, target)
 
     return list(parallel(one, sorted(t for t in plan if t in wanted)))
+
+
+def _take(array: pa.Array, rows: npt.NDArray[np.int64]) -> pa.Array:
+    return array if len(rows) == len(array) else array.take(pa.array(rows))
 
 
 def _numpy(array: pa.Array) -> npt.NDArray[np.int64]:
