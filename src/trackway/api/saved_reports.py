@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
@@ -47,95 +48,74 @@ def _json(value: Any) -> Response:
     return JSONResponse(msgspec.to_builtins(value))
 
 
-# --- reports ---
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """One kind of saved object and the store's methods for it."""
+
+    name: str  # "report": routes /reports and /reports/{report_id}
+    request: type[Any]
+    add: Callable[[ReportStore, Any, int], Any]
+    every: Callable[[ReportStore], Any]
+    one: Callable[[ReportStore, int], Any]
+    replace: Callable[[ReportStore, int, Any, int], Any]
+    remove: Callable[[ReportStore, int, int], None]
 
 
-def _create_report(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    body = _decode(request.state.body, ReportRequest, "saved report")
-    return _json(_store(context, project).add_report(body, _now_ms()))
+def _routes(kind: _Kind) -> list[tuple[str, Handler, list[str]]]:
+    """POST and GET on the collection; GET, PUT and DELETE on one saved object."""
+    what = "saved report" if kind.name == "report" else kind.name
+    key = f"{kind.name}_id"
+
+    def number(request: Request) -> int:
+        return _id(request.path_params[key], kind.name)
+
+    def create(context: ApiContext, project: Project, _: dict[str, str], r: Request) -> Response:
+        body = _decode(r.state.body, kind.request, what)
+        return _json(kind.add(_store(context, project), body, _now_ms()))
+
+    def every(context: ApiContext, project: Project, _: dict[str, str], r: Request) -> Response:
+        return _json({f"{kind.name}s": kind.every(_store(context, project))})
+
+    def one(context: ApiContext, project: Project, _: dict[str, str], r: Request) -> Response:
+        return _json(kind.one(_store(context, project), number(r)))
+
+    def replace(context: ApiContext, project: Project, _: dict[str, str], r: Request) -> Response:
+        body = _decode(r.state.body, kind.request, what)
+        return _json(kind.replace(_store(context, project), number(r), body, _now_ms()))
+
+    def delete(context: ApiContext, project: Project, _: dict[str, str], r: Request) -> Response:
+        found = number(r)
+        kind.remove(_store(context, project), found, _now_ms())
+        return _json({key: found, "deleted": True})
+
+    collection, item = f"/{kind.name}s", f"/{kind.name}s/{{{key}}}"
+    return [
+        (collection, create, ["POST"]),
+        (collection, every, ["GET"]),
+        (item, one, ["GET"]),
+        (item, replace, ["PUT"]),
+        (item, delete, ["DELETE"]),
+    ]
 
 
-def _list_reports(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    return _json({"reports": _store(context, project).reports()})
-
-
-def _get_report(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    number = _id(request.path_params["report_id"], "report")
-    return _json(_store(context, project).report(number))
-
-
-def _replace_report(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    number = _id(request.path_params["report_id"], "report")
-    body = _decode(request.state.body, ReportRequest, "saved report")
-    return _json(_store(context, project).replace_report(number, body, _now_ms()))
-
-
-def _delete_report(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    number = _id(request.path_params["report_id"], "report")
-    _store(context, project).remove_report(number, _now_ms())
-    return _json({"report_id": number, "deleted": True})
-
-
-# --- dashboards ---
-
-
-def _create_dashboard(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    body = _decode(request.state.body, DashboardRequest, "dashboard")
-    return _json(_store(context, project).add_dashboard(body, _now_ms()))
-
-
-def _list_dashboards(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    return _json({"dashboards": _store(context, project).dashboards()})
-
-
-def _get_dashboard(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    number = _id(request.path_params["dashboard_id"], "dashboard")
-    return _json(_store(context, project).dashboard(number))
-
-
-def _replace_dashboard(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    number = _id(request.path_params["dashboard_id"], "dashboard")
-    body = _decode(request.state.body, DashboardRequest, "dashboard")
-    return _json(_store(context, project).replace_dashboard(number, body, _now_ms()))
-
-
-def _delete_dashboard(
-    context: ApiContext, project: Project, params: dict[str, str], request: Request
-) -> Response:
-    number = _id(request.path_params["dashboard_id"], "dashboard")
-    _store(context, project).remove_dashboard(number)
-    return _json({"dashboard_id": number, "deleted": True})
-
-
+REPORTS = _Kind(
+    "report",
+    ReportRequest,
+    lambda store, body, now: store.add_report(body, now),
+    lambda store: store.reports(),
+    lambda store, n: store.report(n),
+    lambda store, n, body, now: store.replace_report(n, body, now),
+    lambda store, n, now: store.remove_report(n, now),
+)
+DASHBOARDS = _Kind(
+    "dashboard",
+    DashboardRequest,
+    lambda store, body, now: store.add_dashboard(body, now),
+    lambda store: store.dashboards(),
+    lambda store, n: store.dashboard(n),
+    lambda store, n, body, now: store.replace_dashboard(n, body, now),
+    lambda store, n, _: store.remove_dashboard(n),
+)
 # Paths relative to /api/v1/projects/{project_id}; ids are parsed by the handlers, so a
 # malformed one is a 404 in the one error shape.
-NATIVE_ROUTES: list[tuple[str, Handler, list[str]]] = [
-    ("/reports", _create_report, ["POST"]),
-    ("/reports", _list_reports, ["GET"]),
-    ("/reports/{report_id}", _get_report, ["GET"]),
-    ("/reports/{report_id}", _replace_report, ["PUT"]),
-    ("/reports/{report_id}", _delete_report, ["DELETE"]),
-    ("/dashboards", _create_dashboard, ["POST"]),
-    ("/dashboards", _list_dashboards, ["GET"]),
-    ("/dashboards/{dashboard_id}", _get_dashboard, ["GET"]),
-    ("/dashboards/{dashboard_id}", _replace_dashboard, ["PUT"]),
-    ("/dashboards/{dashboard_id}", _delete_dashboard, ["DELETE"]),
-]
+NATIVE_ROUTES: list[tuple[str, Handler, list[str]]] = [*_routes(REPORTS), *_routes(DASHBOARDS)]
