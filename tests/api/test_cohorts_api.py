@@ -232,6 +232,8 @@ CRUD_ERRORS = [
     pytest.param("POST", "", {"name": " ", "condition": PRO}, 400, "non-empty `name` - at `$.name`", id="blank name"),
     pytest.param("POST", "", {"name": "x", "condition": {"did": {"within_days": 0}}}, 400, "at `$.condition.did.within_days`", id="bad window"),
     pytest.param("POST", "", {"name": "x", "condition": {"cohort": 99999}}, 400, "got 99999", id="unknown reference"),
+    pytest.param("POST", "", {"name": "x", "condition": {"users": []}}, 400, "1 to 100000 ids, got 0 ids - at `$.condition.users`", id="no users"),
+    pytest.param("POST", "", {"name": "x", "condition": {"users": ["a", 7]}}, 400, "a non-empty string), got the number 7 - at `$.condition.users[1]`", id="user not text"),
     pytest.param("GET", "/abc", None, 404, "Expected a saved cohort id", id="malformed id"),
     pytest.param("GET", "/99999", None, 404, "got 99999", id="unknown id"),
     pytest.param("PUT", "/99999", {"name": "x", "condition": PRO}, 404, "got 99999", id="update unknown"),
@@ -278,3 +280,28 @@ def test_reports_read_cohorts(served: Served) -> None:
         400,
         "saved cohort of this project, got 99999 at position 0",
     )
+
+
+def test_a_funnels_drop_offs_as_a_listed_cohort(served: Served) -> None:
+    """The users who reached step 1 and not step 2, saved as `{"users": [...]}`: the cohort
+    holds exactly them, ids that name nobody are left out, and it filters reports."""
+    base = f"/api/v1/projects/{served.project.id}"
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    first = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 40 * 86_400))
+    funnel: dict[str, Any] = {"from_date": first, "to_date": today}
+    funnel["steps"] = [{"event": "View"}, {"event": "Buy"}]
+    funnel["drop_offs"] = {"step": 1, "limit": 10_000}
+    dropped = ok(send(served, "POST", f"{base}/funnels", funnel))["drop_offs"]["users"]
+    assert dropped
+    condition = {"users": [*dropped, "nobody", dropped[0]]}
+    number = ok(native(served, "POST", body={"name": "Dropped", "condition": condition}))[
+        "cohort_id"
+    ]
+    assert ok(native(served, "GET", f"/{number}"))["count"] == len(dropped)
+    body = ok(native(served, "GET", f"/{number}/users", page_size=10_000))
+    assert [r["distinct_id"] for r in body["results"]] == dropped
+    (listed,) = [c for c in ok(send(served, "GET", "/api/2.0/cohorts/list")) if c["id"] == number]
+    assert listed["count"] == len(dropped)
+    again = ok(send(served, "POST", f"{base}/funnels", {**funnel, "where": f"cohort({number})"}))
+    assert again["steps"][0]["count"] == len(dropped)
+    assert again["steps"][1]["count"] == 0

@@ -300,7 +300,7 @@ BAD = [
     pytest.param({"all": [{"did": {}}, {"profile": 'user["x"] =='}]}, "at `$.condition.all[1].profile`", id="bad expression"),
     pytest.param({"profile": 'event["name"] == "x"'}, "not `event", id="event in a profile"),
     pytest.param({"any": []}, "non-empty array of conditions, got an array - at `$.condition.any`", id="empty any"),
-    pytest.param({"did": {}, "not": {"did": {}}}, "one of the keys all, any, not, profile, did, cohort, got an object with keys", id="two keys"),
+    pytest.param({"did": {}, "not": {"did": {}}}, "one of the keys all, any, not, profile, did, cohort, users, got an object with keys", id="two keys"),
     pytest.param({"maybe": 1}, "got `maybe` - at `$.condition`", id="unknown kind"),
     pytest.param({"cohort": "1"}, "saved cohort id (an integer from 1), got a string", id="cohort id text"),
     pytest.param({"not": [1]}, "got an array - at `$.condition.not`", id="not of a list"),
@@ -356,3 +356,24 @@ def test_group_cohorts_count_groups(tmp_path: Path) -> None:
     users = ReportContext(reader(tmp_path), project, now_ms=NOW)
     with pytest.raises(ExpressionError, match="Expected a cohort of users"):
         users.in_cohort(1, np.zeros(1, np.int64))
+
+
+def test_listed_users_follow_identity_and_stay_in_the_universe(tmp_path: Path) -> None:
+    project = msgspec.structs.replace(new_project(tmp_path), id_merge="simplified")
+    day = _at("2026-03-19T12:00:00+00:00")
+    device = "$device:d1"
+    events = [
+        event("View", device, day, "a", **{"$device_id": "d1"}),
+        event("Sign in", "u1", day + 1, "b", **{"$device_id": "d1", "$user_id": "u1"}),
+        event("View", "u2", day, "c"),
+        event("View", "u3", day, "d"),
+    ]
+    store(tmp_path, project, [events], [])
+    data = (tmp_path, project)
+    # The device names the user it was merged into; an id that names no one is left out.
+    assert _evaluate(data, {"users": [device, "u2", "nobody"]}) == {"u1", "u2"}
+    assert _evaluate(data, {"not": {"users": ["u1", "u2"]}}) == {"u3"}
+    with pytest.raises(
+        PayloadError, match=r"non-empty string\), got the number 3 - at `\$.condition.users\[0\]`"
+    ):
+        check_definition(CohortDefinition("x", {"users": [3]}))

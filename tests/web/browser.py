@@ -5,9 +5,11 @@ build/screenshots/ (docs/web.md)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -53,3 +55,23 @@ def sign_in(page: Page, url: str, secret: str) -> None:
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+def open_page(page: Page, name: str) -> None:
+    """Follow the sidebar's link to a page."""
+    page.get_by_role("navigation", name="Reports").get_by_role("link", name=name).click()
+
+
+def choose(page: Page, label: str, value: str, scope: Any = None) -> None:
+    """Type into a combobox and pick the option from its list."""
+    box = (scope or page).get_by_role("combobox", name=label)
+    box.click()
+    box.fill(value)
+    page.get_by_role("option", name=re.compile(f"^{re.escape(value)}")).first.click()
+
+
+def set_dates(page: Page, first: object, last: object) -> None:
+    page.get_by_label("Date range").select_option("custom")
+    page.get_by_label("From", exact=True).fill(str(first))
+    page.get_by_label("To", exact=True).fill(str(last))
+    page.get_by_label("To", exact=True).blur()

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from mixpanel import Consumer, Mixpanel
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.api.test_behaviour_api import native, ok
 from tests.live_server import LiveServer, make_project, running_server
 from tests.query.store import event, store
-from tests.web.browser import chromium, new_page, screenshot, sign_in
+from tests.web.browser import choose, new_page, open_page, screenshot, sign_in
 from trackway.projects import Project
 
 pytestmark = pytest.mark.slow
@@ -51,18 +51,6 @@ def served(
     blog = make_project(data_dir, "Blog")
     with running_server(data_dir, env={"TRACKWAY_STORAGE_POLL_MS": "50"}) as server:
         yield server, shop, blog
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as found:
-        yield found
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with new_page(browser) as found:
-        yield found
 
 
 def test_sign_in_and_switch_projects(
@@ -124,30 +112,18 @@ def test_live_view_shows_events_sent_with_the_sdk(
     screenshot(page, "events")
 
 
-def _open(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Reports").get_by_role("link", name=name).click()
-
-
-def _choose(page: Page, label: str, value: str, scope: Any = None) -> None:
-    """Type into a combobox and pick the option from its list."""
-    box = (scope or page).get_by_role("combobox", name=label)
-    box.click()
-    box.fill(value)
-    page.get_by_role("option", name=re.compile(f"^{re.escape(value)}")).first.click()
-
-
 def test_insights_numbers_are_the_apis(
     served: tuple[LiveServer, Project, Project], page: Page
 ) -> None:
     server, shop, _ = served
     page.goto(server.url)
     sign_in(page, server.url, shop.secret)
-    _open(page, "Insights")
+    open_page(page, "Insights")
     metric = page.get_by_role("group", name="Metric A")
-    _choose(page, "Event", "View", metric)
+    choose(page, "Event", "View", metric)
     metric.get_by_label("Measure").select_option("unique")
     page.get_by_role("button", name="+ Add breakdown").click()
-    _choose(page, "Break down by", "browser")
+    choose(page, "Break down by", "browser")
     page.get_by_label("Date range").select_option("custom")
     page.get_by_label("From", exact=True).fill(str(FIRST_DAY))
     page.get_by_label("To", exact=True).fill(str(WEEK_END))
@@ -184,8 +160,8 @@ def test_a_saved_report_reopens_from_its_url_and_on_a_dashboard(
     server, shop, _ = served
     page.goto(server.url)
     sign_in(page, server.url, shop.secret)
-    _open(page, "Insights")
-    _choose(page, "Event", "Buy", page.get_by_role("group", name="Metric A"))
+    open_page(page, "Insights")
+    choose(page, "Event", "Buy", page.get_by_role("group", name="Metric A"))
     page.get_by_label("Date range").select_option("custom")
     page.get_by_label("From", exact=True).fill(str(FIRST_DAY))
     page.get_by_label("To", exact=True).fill(str(LAST_DAY))
@@ -209,7 +185,7 @@ def test_a_saved_report_reopens_from_its_url_and_on_a_dashboard(
         expect(other.locator("table[data-table=totals] td[data-value]")).to_have_text("43")
         expect(other.locator(".page-header .subtitle")).to_have_text("Saved report: Buys this week")
 
-    _open(page, "Dashboards")
+    open_page(page, "Dashboards")
     page.get_by_role("button", name="New dashboard").click()
     page.get_by_label("Name").fill("Sales")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -231,7 +207,7 @@ def test_a_bad_expression_is_shown_plainly(
     server, shop, _ = served
     page.goto(server.url)
     sign_in(page, server.url, shop.secret)
-    _open(page, "Insights")
+    open_page(page, "Insights")
     expect(page.locator(".chart .plot").first).to_be_attached()
     page.get_by_label("Custom filter expression").fill('properties["browser"] ==')
     page.get_by_label("Custom filter expression").blur()
@@ -242,15 +218,3 @@ def test_a_bad_expression_is_shown_plainly(
     page.get_by_label("Custom filter expression").fill('properties["browser"] == "Chrome"')
     page.get_by_label("Custom filter expression").blur()
     expect(alert).to_have_count(0)
-
-
-def test_the_report_pages_to_come_say_so(
-    served: tuple[LiveServer, Project, Project], page: Page
-) -> None:
-    server, shop, _ = served
-    page.goto(server.url)
-    sign_in(page, server.url, shop.secret)
-    for name in ("Funnels", "Retention", "Flows", "Cohorts"):
-        _open(page, name)
-        expect(page.get_by_role("heading", name=f"The {name} report is coming")).to_be_visible()
-    screenshot(page, "placeholder")

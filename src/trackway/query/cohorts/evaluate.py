@@ -28,6 +28,7 @@ from trackway.query.cohorts.spec import (
     Condition,
     Did,
     InCohort,
+    Listed,
     Not,
     Profile,
     check_definition,
@@ -36,6 +37,7 @@ from trackway.query.cohorts.store import CohortStore, SavedCohort, check_saved
 from trackway.query.context import ReportContext
 from trackway.query.expr import ExpressionError
 from trackway.query.profiles import ProfileTable
+from trackway.storage.sharding import user_hash
 
 I64 = npt.NDArray[np.int64]
 
@@ -122,6 +124,8 @@ class CohortMembers:
                             f" this project, got {cohort_id} - at `{path}`"
                         )
                     return self.members(cohort_id)
+                case Listed(ids=ids):
+                    return self._listed(ids)
         raise AssertionError(condition)
 
     def _did(self, did: Did) -> I64:
@@ -134,6 +138,15 @@ class CohortMembers:
             # Zero matching events also counts: everyone without one is in.
             found = np.union1d(found, np.setdiff1d(self.universe(), users, assume_unique=True))
         return found
+
+    def _listed(self, ids: tuple[str, ...]) -> I64:
+        """The units named, as reports key them: a user id through its identity cluster's
+        canonical id, a group id as it is; only those in the universe."""
+        if self.group is None:
+            identity = self.context.reader.identity(self.context.project)
+            ids = tuple(identity.canonical(unit) for unit in ids)
+        hashes = np.unique(np.fromiter((user_hash(unit) for unit in ids), np.int64, len(ids)))
+        return np.intersect1d(hashes, self.universe(), assume_unique=True)
 
     def universe(self) -> I64:
         """Everyone a cohort can hold: every user (or group) with an event at or before now,

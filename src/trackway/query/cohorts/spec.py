@@ -2,16 +2,16 @@
 it parses into.
 
 A condition is one JSON object with exactly one key: ``all``, ``any``, ``not``, ``profile``,
-``did`` or ``cohort`` (docs/cohorts.md). msgspec cannot tell such objects apart by a tag
-field, so the tree is walked here, each node decoded by msgspec, and every error names its
-path from the definition's root (``$.condition.all[1].did.at_least``).
+``did``, ``cohort`` or ``users`` (docs/cohorts.md). msgspec cannot tell such objects apart by
+a tag field, so the tree is walked here, each node decoded by msgspec, and every error names
+its path from the definition's root (``$.condition.all[1].did.at_least``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -21,7 +21,13 @@ from trackway.query.expr import Compiled, ExpressionError, compile_expression
 MAX_CONDITIONS = 1000  # nodes of one tree: bounds the work a definition can ask for
 MAX_DEPTH = 32
 MAX_WITHIN_DAYS = 36_600
-KINDS = ("all", "any", "not", "profile", "did", "cohort")
+MAX_LISTED = 100_000  # ids of one `users` condition
+KINDS = ("all", "any", "not", "profile", "did", "cohort", "users")
+CONDITION_HELP = (
+    "One object with one key: `all`/`any` (arrays of conditions), `not` (a condition), "
+    "`profile` (an expression), `did` (event, where, at_least, at_most, within_days or "
+    "from_date/to_date), `cohort` (a saved cohort id), `users` (an array of distinct_ids)"
+)
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)  # local days any zone can convert
 
 
@@ -29,7 +35,7 @@ class CohortDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What a client saves: the condition stays JSON, as it was written."""
 
     name: str
-    condition: dict[str, Any]
+    condition: Annotated[dict[str, Any], msgspec.Meta(description=CONDITION_HELP)]
     description: str = ""
     group: str | None = None  # a group key: the cohort's members are groups of that key
 
@@ -81,7 +87,15 @@ class InCohort:
     path: str
 
 
-Condition = AllOf | AnyOf | Not | Profile | Did | InCohort
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """The users (or groups) named by id: a fixed list, such as a report's selection."""
+
+    ids: tuple[str, ...]
+    path: str
+
+
+Condition = AllOf | AnyOf | Not | Profile | Did | InCohort | Listed
 
 _definition_decoder = msgspec.json.Decoder(CohortDefinition)
 
@@ -145,6 +159,8 @@ def _parse(raw: Any, path: str, depth: int, counter: list[int]) -> Condition:
         if type(value) is not int or value < 1:
             raise _invalid("Expected a saved cohort id (an integer from 1)", inner, _kind(value))
         return InCohort(value, inner)
+    if kind == "users":
+        return _listed(value, inner)
     raise _invalid(f"Expected one of the keys {', '.join(KINDS)}", path, f"`{kind}`")
 
 
@@ -190,6 +206,18 @@ def parse_did(value: Any, path: str) -> Did:
         )
     where = _compile(spec.where, f"{path}.where") if spec.where else None
     return Did(spec, where, path)
+
+
+def _listed(value: Any, path: str) -> Listed:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_LISTED:
+        found = f"{len(value)} ids" if isinstance(value, list) else _kind(value)
+        raise _invalid(f"Expected an array of 1 to {MAX_LISTED} ids", path, found)
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item:
+            raise _invalid(
+                "Expected a distinct_id (a non-empty string)", f"{path}[{i}]", _kind(item)
+            )
+    return Listed(tuple(value), path)
 
 
 def _compile(text: str, path: str) -> Compiled:

@@ -16,7 +16,7 @@ function authorization(secret) {
   return `Basic ${btoa(unescape(encodeURIComponent(`${secret}:`)))}`;
 }
 
-async function request(secret, method, path, { params, body, signal } = {}) {
+async function request(secret, method, path, { params, body, signal, raw = false } = {}) {
   const query = params ? new URLSearchParams(clean(params)).toString() : "";
   const url = query ? `${path}?${query}` : path;
   const headers = { Authorization: authorization(secret), Accept: "application/json" };
@@ -34,6 +34,7 @@ async function request(secret, method, path, { params, body, signal } = {}) {
     throw new ApiError(0, "network", `Cannot reach the trackway server (${error.message})`);
   }
   const text = await response.text();
+  if (raw && response.ok) return text;
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
@@ -72,5 +73,7 @@ export function projectClient(project) {
     post: (path, body, options = {}) => request(project.secret, "POST", full(path), { ...options, body }),
     put: (path, body, options = {}) => request(project.secret, "PUT", full(path), { ...options, body }),
     del: (path, options = {}) => request(project.secret, "DELETE", full(path), options),
+    /** The answer's text as it is (a CSV export, say). */
+    text: (path, params, options = {}) => request(project.secret, "GET", full(path), { ...options, params, raw: true }),
   };
 }

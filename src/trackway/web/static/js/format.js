@@ -51,3 +51,22 @@ export function addDays(isoDate, days) {
 export function segmentLabel(segment) {
   return segment && segment.length ? segment.join(" / ") : "";
 }
+
+/** A ratio (0.3125) as a percentage ("31.3%"); "–" when unknown. */
+export function formatPercent(ratio, digits = 1) {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return "–";
+  const text = (100 * ratio).toFixed(digits).replace(/\.0+$/, "");
+  return `${text}%`;
+}
+
+/** A duration in one short unit, for axis labels: "0", "45 s", "12 min", "3.5 h", "2 d". */
+export function formatShortDuration(ms) {
+  if (ms === null || ms === undefined) return "–";
+  if (ms === 0) return "0";
+  const round = (value) => (value < 10 ? value.toFixed(1).replace(/\.0$/, "") : String(Math.round(value)));
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${round(ms / 60_000)} min`;
+  if (ms < 172_800_000) return `${round(ms / 3_600_000)} h`;
+  return `${round(ms / 86_400_000)} d`;
+}

@@ -20,7 +20,7 @@ function plotly() {
   return window.Plotly;
 }
 
-function baseLayout({ height = 360, compact = false } = {}) {
+export function baseLayout({ height = 360, compact = false } = {}) {
   return {
     height,
     margin: compact ? { l: 44, r: 12, t: 8, b: 36 } : { l: 56, r: 20, t: 12, b: 48 },
@@ -36,7 +36,7 @@ function baseLayout({ height = 360, compact = false } = {}) {
 }
 
 /** A chart of series over time buckets: `type` "line" or "bar" (grouped). */
-export function timeSeriesChart(el, { buckets, unit, series }, { type = "line", height, compact } = {}) {
+export function timeSeriesChart(el, { buckets, unit, series }, { type = "line", height, compact, percent = false } = {}) {
   const traces = series.map((s, i) => ({
     x: buckets,
     y: s.values,
@@ -50,6 +50,7 @@ export function timeSeriesChart(el, { buckets, unit, series }, { type = "line", 
   const layout = baseLayout({ height, compact });
   layout.barmode = "group";
   layout.xaxis.type = DATE_UNITS.has(unit) ? "date" : "category";
+  if (percent) layout.yaxis.ticksuffix = "%";
   return draw(el, traces, layout, describe(series));
 }
 
@@ -72,7 +73,8 @@ export function barChart(el, { labels, values, name = "" }, { height, compact, c
   return draw(el, traces, layout, labels.map((l, i) => `${l}: ${formatNumber(values[i])}`).join("; "));
 }
 
-function draw(el, traces, layout, summary) {
+/** Draw plotly `traces` into `el` as a figure described by `summary` for screen readers. */
+export function draw(el, traces, layout, summary) {
   const target = h("div", { class: "plot" });
   // The chart is a picture to screen readers; the summary (and the table view) carry the data.
   replace(el, h("figure", { class: "chart", role: "img", "aria-label": summary }, target));

@@ -1,7 +1,9 @@
-// Filter and breakdown editors. Filters are rows {property, op, value, type} turned into an
-// expression (docs/expressions.md) joined with `and`; a free expression may be added to them.
+// Filter and breakdown editors. Filters are rows {property, op, value, type}, or cohort rows
+// {cohort, negate}, turned into an expression (docs/expressions.md) joined with `and`; a free
+// expression may be added to them.
 
 import { h, replace, select } from "../dom.js";
+import { cohortExpression, cohortRow, isCohortRow } from "./cohort_filter.js";
 import { propertyPicker, propertyTypes, valuePicker } from "./pickers.js";
 
 export const OPERATORS = [
@@ -36,7 +38,9 @@ function literal(value, type, op) {
 }
 
 /** One filter row as an expression, or null while it is incomplete. */
-export function filterExpression({ property, op, value, type }) {
+export function filterExpression(row) {
+  if (isCohortRow(row)) return cohortExpression(row);
+  const { property, op, value, type } = row;
   if (!property) return null;
   const ref = propertyRef(property);
   if (op === "set") return `defined(${ref})`;
@@ -54,24 +58,34 @@ export function combineWhere(...expressions) {
   return parts.length === 1 ? String(parts[0]).trim() : parts.map((e) => `(${String(e).trim()})`).join(" and ");
 }
 
-/** The editor of a list of filter rows; it edits `filters` in place and calls `onChange`. */
-export function filterEditor(api, filters, { event = null, onChange, label = "Filters" }) {
+/** The editor of a list of filter rows; it edits `filters` in place and calls `onChange`.
+ * `compact` (a step's own filters) hides the legend and shortens the buttons. */
+export function filterEditor(api, filters, { event = null, onChange, label = "Filters", compact = false }) {
   const list = h("div", { class: "stack" });
   const render = () => {
-    replace(list, filters.map((row, index) => filterRow(api, row, event, onChange, () => {
-      filters.splice(index, 1);
-      render();
-      onChange();
-    })));
+    replace(list, filters.map((row, index) => {
+      const remove = () => {
+        filters.splice(index, 1);
+        render();
+        onChange();
+      };
+      return isCohortRow(row) ? cohortRow(api, row, onChange, remove) : filterRow(api, row, event, onChange, remove);
+    }));
   };
-  const add = h("button", { class: "button small ghost", type: "button" }, "+ Add filter");
-  add.addEventListener("click", () => {
-    filters.push({ property: null, op: "==", value: "", type: "string" });
-    render();
-    list.lastElementChild?.querySelector("input")?.focus();
-  });
+  const adder = (text, make, aria) => {
+    const button = h("button", { class: "button small ghost", type: "button", "aria-label": aria }, text);
+    button.addEventListener("click", () => {
+      filters.push(make());
+      render();
+      list.lastElementChild?.querySelector("input, select")?.focus();
+    });
+    return button;
+  };
+  const add = adder(compact ? "+ Filter" : "+ Add filter", () => ({ property: null, op: "==", value: "", type: "string" }), compact ? `Add a filter to ${label}` : null);
+  const cohort = adder(compact ? "+ Cohort" : "+ Cohort filter", () => ({ cohort: null, negate: false }), compact ? `Add a cohort filter to ${label}` : null);
   render();
-  return h("fieldset", { class: "editor" }, h("legend", {}, label), list, add);
+  return h("fieldset", { class: `editor${compact ? " compact" : ""}` },
+    h("legend", { class: compact ? "visually-hidden" : null }, label), list, h("div", { class: "row adders" }, add, cohort));
 }
 
 function filterRow(api, row, event, onChange, remove) {

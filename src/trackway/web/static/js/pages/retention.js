@@ -1,11 +1,61 @@
-// Retention: how many users come back (POST /retention). A placeholder for now.
+// Retention: of the users who did a first event, how many came back to do a return event in
+// each following period (POST /retention). The state lives in the URL.
 
-import { placeholderPage } from "./placeholder.js";
+import { filterEditor } from "../components/filters.js";
+import { mountReport, renderReportTile } from "../components/report_page.js";
+import { stepEditor } from "../components/step_editor.js";
+import { field, h, select } from "../dom.js";
+import { MAX_PERIODS, MODES, TYPES, UNITS, describe, normalize, problem, retentionSpec } from "./retention_query.js";
+import { renderRetention } from "./retention_view.js";
 
-export default placeholderPage({
+function builder(api, state, onChange) {
+  const type = select(TYPES, state.retention_type, { name: "retention-type" });
+  type.addEventListener("change", () => { state.retention_type = type.value; onChange(); });
+  const mode = select(MODES, state.mode, { name: "mode" });
+  mode.addEventListener("change", () => { state.mode = mode.value; onChange(); });
+  const where = h("textarea", { id: "retention-where", name: "where", rows: "2", spellcheck: "false", value: state.where || "", placeholder: 'properties["country"] == "FR"' });
+  where.addEventListener("change", () => { state.where = where.value.trim(); onChange(); });
+  return h("form", { class: "builder", "aria-label": "Retention definition", onsubmit: (e) => e.preventDefault() },
+    h("fieldset", { class: "editor" }, h("legend", {}, "Cohorts"),
+      stepEditor(api, state.born, { label: "First event", name: "born-event", onChange }),
+      field("Cohort by", type)),
+    h("fieldset", { class: "editor" }, h("legend", {}, "Coming back"),
+      stepEditor(api, state.returning, { label: "Return event", name: "return-event", onChange }),
+      field("Counts in a period", mode)),
+    filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
+    h("div", { class: "field" }, h("label", { for: "retention-where" }, "Custom filter expression"), where));
+}
+
+const report = {
+  id: "retention",
+  subtitle: "Of the users who did something, how many came back, period by period",
+  normalize,
+  problem,
+  describe,
+  spec: retentionSpec,
+  builder,
+  render: renderRetention,
+  options(state, changed) {
+    const unit = select(UNITS, state.unit, { name: "retention-unit" });
+    const periods = h("input", { type: "number", name: "periods", min: "1", max: String(MAX_PERIODS[state.unit]), value: state.periods, class: "narrow" });
+    unit.addEventListener("change", () => {
+      state.unit = unit.value;
+      state.periods = Math.min(Number(state.periods) || 1, MAX_PERIODS[state.unit]);
+      changed({ toolbar: true });
+    });
+    periods.addEventListener("change", () => {
+      state.periods = Math.round(Number(periods.value));
+      changed();
+    });
+    return [field("Unit", unit), field("Periods", periods)];
+  },
+};
+
+export default {
   id: "retention",
   title: "Retention",
   icon: "retention",
   kind: "retention",
-  what: "How many users come back after their first event, period after period.",
-});
+  mount: (root, ctx) => mountReport(root, ctx, report),
+  renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
+};

@@ -1,0 +1,148 @@
+// The frame the behavioural report pages share (funnels, retention, flows): the builder
+// beside the result, a toolbar of dates and options, the chart's title with its freshness
+// badge, a debounced run after every change, Save / Copy link, and the dashboard tile.
+//
+// A report is described by an object:
+//   id             the page id, which is also its saved-report kind and its API route
+//   subtitle       the page header's line
+//   normalize(s)   a complete state from the URL's or a saved report's (links stay valid)
+//   problem(s)     why the state cannot run yet (shown as a hint), or null
+//   spec(s, p)     the body of POST /{id} for project p
+//   describe(s)    a one-line title of the report
+//   builder(api, s, changed)   the builder panel's form
+//   options(s, changed)        extra toolbar controls (an array, may be empty)
+//   render(el, result, s, view) draw the result; view = {api, spec, signal, compact, ctx}
+
+import { debounce, h, replace } from "../dom.js";
+import { purgeCharts } from "./chart.js";
+import { rangePicker, resolveRange, timeZonePicker } from "./date_range.js";
+import { showFreshness } from "./freshness.js";
+import { reportActions } from "./save_dialog.js";
+import { aborted, done, showEmpty, showError, showLoading } from "./status.js";
+
+/** The days a report covers, in its time zone. */
+export function reportDays(state, project) {
+  const zone = state.timezone || project.timezone || "UTC";
+  return { ...resolveRange(state.range, zone), timezone: state.timezone || null };
+}
+
+/** The spec's date range and time zone. */
+export function daysSpec(state, project) {
+  const days = reportDays(state, project);
+  const spec = { from_date: days.from_date, to_date: days.to_date };
+  if (state.timezone) spec.timezone = state.timezone;
+  return spec;
+}
+
+/** Run the report of `state` into `resultEl`, and its freshness into `freshEl`. */
+export async function runReport(report, api, state, resultEl, freshEl, signal, view = {}) {
+  const wrong = report.problem(state);
+  if (wrong) {
+    showEmpty(resultEl, wrong);
+    if (freshEl) replace(freshEl);
+    return null;
+  }
+  showLoading(resultEl, "Running the report…");
+  const spec = report.spec(state, api.project);
+  try {
+    const result = await api.post(`/${report.id}`, spec, { signal });
+    done(resultEl);
+    purgeCharts(resultEl);
+    report.render(resultEl, result, state, { ...view, api, spec, signal });
+    if (freshEl) showFreshness(freshEl, api, reportDays(state, api.project), signal);
+    return result;
+  } catch (error) {
+    if (!aborted(error)) showError(resultEl, error);
+    return null;
+  }
+}
+
+/** A group of toggle buttons; `onChange(value)` after a press. */
+export function segmented(label, options, value, onChange, name = null) {
+  const id = `${name || label.toLowerCase().replaceAll(" ", "-")}-label`;
+  const buttons = options.map(([optionValue, text]) => {
+    const button = h("button", { type: "button", "aria-pressed": String(value === optionValue), "data-value": optionValue }, text);
+    button.addEventListener("click", () => {
+      buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.value === optionValue)));
+      onChange(optionValue);
+    });
+    return button;
+  });
+  return h("div", { class: "field view-field" }, h("span", { class: "label", id }, label),
+    h("div", { class: "segmented", role: "group", "aria-labelledby": id }, buttons));
+}
+
+/** Mount a report page into `root`; returns the cleanup. */
+export function mountReport(root, ctx, report) {
+  const state = report.normalize(ctx.state);
+  const result = h("div", { class: "result", "aria-live": "polite" });
+  const fresh = h("p", { class: "freshness" });
+  const summary = h("h2", { class: "chart-title" });
+  let controller = null;
+
+  const rerun = () => {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    ctx.signal.addEventListener("abort", () => controller.abort(), { once: true });
+    runReport(report, ctx.api, state, result, fresh, controller.signal, { ctx, changed });
+  };
+  const later = debounce(rerun, 250);
+  const describe = () => {
+    const days = reportDays(state, ctx.project);
+    summary.textContent = `${report.describe(state)} · ${days.from_date} to ${days.to_date}`;
+  };
+  function changed({ toolbar: redraw = false } = {}) {
+    ctx.setState(structuredClone(state));
+    describe();
+    if (redraw) toolbar();
+    later();
+  }
+  const toolbarEl = h("div", { class: "toolbar row" });
+  const toolbar = () => {
+    // Redrawn controls keep the keyboard focus where it was.
+    const active = toolbarEl.contains(document.activeElement) ? document.activeElement : null;
+    const key = active && (active.name ? `[name="${active.name}"]` : active.dataset.value ? `[data-value="${active.dataset.value}"]` : null);
+    replace(toolbarEl,
+      rangePicker(state.range, state.timezone || ctx.project.timezone, (range) => { state.range = range; changed(); }),
+      timeZonePicker(state.timezone, ctx.project.timezone, (zone) => { state.timezone = zone; changed({ toolbar: true }); }),
+      report.options(state, changed));
+    if (key) toolbarEl.querySelector(key)?.focus();
+  };
+  toolbar();
+  describe();
+
+  ctx.header.setSubtitle(ctx.reportId ? "Saved report" : report.subtitle);
+  ctx.header.setActions(...reportActions(ctx, {
+    pageId: report.id,
+    kind: report.id,
+    getState: () => structuredClone(state),
+    defaultName: () => report.describe(state),
+  }));
+  if (ctx.reportId) {
+    ctx.api.get(`/reports/${ctx.reportId}`, null, { signal: ctx.signal })
+      .then((saved) => ctx.header.setSubtitle(`Saved report: ${saved.name}`))
+      .catch(() => {});
+  }
+
+  replace(root, h("div", { class: "report-layout" },
+    h("aside", { class: "card builder-panel", "aria-label": "Query builder" },
+      h("div", { class: "card-body" }, report.builder(ctx.api, state, changed))),
+    h("section", { class: "report-main", "aria-label": "Report" },
+      h("div", { class: "card" },
+        h("div", { class: "card-body" }, toolbarEl),
+        h("div", { class: "card-body chart-body" },
+          h("div", { class: "chart-head" }, summary, fresh),
+          result)))));
+  rerun();
+  return () => purgeCharts(root);
+}
+
+/** A saved report of this kind on a dashboard. */
+export async function renderReportTile(report, el, state, ctx) {
+  const full = report.normalize(state);
+  const body = h("div", { class: "tile-result" });
+  const fresh = h("p", { class: "freshness" });
+  const days = reportDays(full, ctx.api.project);
+  replace(el, h("p", { class: "tile-meta" }, `${report.describe(full)} · ${days.from_date} to ${days.to_date}`), body, fresh);
+  await runReport(report, ctx.api, full, body, fresh, ctx.signal, { compact: true });
+}

@@ -1,0 +1,63 @@
+// The Flows report's state (what the URL keeps) and the FlowsSpec it sends to POST /flows
+// (docs/behaviour.md#flows).
+
+import { combineWhere, filterExpression } from "../components/filters.js";
+import { daysSpec } from "../components/report_page.js";
+import { newStep, normalizeStep, stepLabel, stepSpec } from "../components/step_editor.js";
+
+export const DIRECTIONS = [["after", "After"], ["before", "Before"]];
+export const COUNTINGS = [["uniques", "Each user's first time"], ["totals", "Every time"]];
+export const MAX_STEPS = 10;
+
+export function defaultState() {
+  return {
+    anchor: newStep(),
+    direction: "after",
+    steps: 4,
+    hide: [],
+    collapse_repeats: false,
+    counting: "uniques",
+    top: 6,
+    filters: [],
+    where: "",
+    range: { last: 30 },
+    timezone: null,
+  };
+}
+
+export function normalize(state) {
+  const base = defaultState();
+  if (!state || typeof state !== "object") return base;
+  const out = { ...base, ...state };
+  out.anchor = normalizeStep(state.anchor);
+  for (const key of ["hide", "filters"]) out[key] = Array.isArray(state[key]) ? state[key] : [];
+  return out;
+}
+
+export function describe(state) {
+  const where = state.direction === "before" ? "before" : "after";
+  return `Flows ${where} ${stepLabel(state.anchor)}`;
+}
+
+export function problem(state) {
+  const steps = Number(state.steps);
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) return `Choose 1 to ${MAX_STEPS} steps.`;
+  return null;
+}
+
+export function flowsSpec(state, project) {
+  const spec = {
+    ...daysSpec(state, project),
+    anchor: stepSpec(state.anchor),
+    direction: state.direction,
+    steps: Number(state.steps),
+    collapse_repeats: Boolean(state.collapse_repeats),
+    counting: state.counting,
+    top: Number(state.top) || 6,
+  };
+  const hide = state.hide.filter(Boolean);
+  if (hide.length) spec.hide = hide;
+  const where = combineWhere(state.filters.map(filterExpression), state.where);
+  if (where) spec.where = where;
+  return spec;
+}

@@ -1,0 +1,72 @@
+// The Retention result: the cohort table as a heat map and the retention curve (rows are
+// cohorts with their sizes, cells the share of the cohort that came back, darker for more).
+// Periods that have not begun yet are left blank, and the average of a period counts only
+// the cohorts that have reached it.
+
+import { curveChart } from "../components/report_charts.js";
+import { h, replace } from "../dom.js";
+import { formatNumber, formatPercent, today } from "../format.js";
+import { periodLabel, periodStart } from "./retention_query.js";
+
+/** Draw `result` (POST /retention) into `el`. */
+export function renderRetention(el, result, state, view) {
+  if (!result.total.size) {
+    replace(el, h("div", { class: "status empty" }, "No one did the first event in this date range."));
+    return;
+  }
+  const now = today(result.timezone);
+  const firsts = result.periods.map((name) => Number(name.split("-")[0]));
+  const begun = (cohort, p) => periodStart(cohort.cohort, result.unit, firsts[p]) <= now;
+  // Per period: the users of the cohorts that have reached it.
+  const eligible = firsts.map((_, p) => result.cohorts.reduce((sum, c) => sum + (begun(c, p) ? c.size : 0), 0));
+  const average = result.total.counts.map((count, p) => (eligible[p] ? count / eligible[p] : null));
+  const labels = result.periods.map((name) => periodLabel(name, result.unit));
+  const chart = h("div", { class: "chart-area" });
+  if (view.compact) {
+    replace(el, chart);
+  } else {
+    replace(el, heatMap(result, labels, average, eligible, begun), chart);
+  }
+  curveChart(chart, {
+    labels,
+    series: [{ name: "All users", values: average.map((a) => (a === null ? null : 100 * a)) }],
+  }, { compact: view.compact, height: view.compact ? 220 : 240, title: `${result.unit}s after the first event` });
+}
+
+function heatMap(result, labels, average, eligible, begun) {
+  const unitWord = result.unit;
+  const head = h("tr", {},
+    h("th", { scope: "col" }, "Cohort"),
+    h("th", { scope: "col", class: "num" }, "Users"),
+    labels.map((l) => h("th", { scope: "col", class: "num" }, l)));
+  const totalRow = h("tr", { class: "total", "data-cohort": "all" },
+    h("th", { scope: "row" }, "All users"),
+    h("td", { class: "num", "data-size": result.total.size }, formatNumber(result.total.size)),
+    average.map((share, p) => cell(share, result.total.counts[p], eligible[p])));
+  const rows = result.cohorts.map((c) => h("tr", { "data-cohort": c.cohort },
+    h("th", { scope: "row" }, cohortLabel(c.cohort, unitWord)),
+    h("td", { class: "num", "data-size": c.size }, formatNumber(c.size)),
+    c.counts.map((count, p) => (c.size && begun(c, p) ? cell(count / c.size, count, c.size) : h("td", { class: "num blank", "aria-label": "not yet" })))));
+  return h("div", { class: "scroll heat-scroll" },
+    h("table", { class: "data-table heat-map", "data-table": "retention" },
+      h("caption", {}, `Share of each cohort that came back, by ${unitWord}s since their first event (${result.timezone}). Blank: not yet.`),
+      h("thead", {}, head),
+      h("tbody", {}, totalRow, rows)));
+}
+
+function cell(share, count, of) {
+  if (share === null) return h("td", { class: "num blank", "aria-label": "not yet" });
+  const strength = Math.min(1, Math.max(0, share));
+  const style = `--heat: ${(0.06 + 0.84 * strength).toFixed(3)}`;
+  return h("td", {
+    class: `num heat${strength > 0.45 ? " dark" : ""}`, style, "data-count": count,
+    title: `${formatNumber(count)} of ${formatNumber(of)}`,
+  }, formatPercent(share));
+}
+
+function cohortLabel(day, unit) {
+  const date = new Date(`${day}T00:00:00Z`);
+  const options = unit === "month" ? { month: "short", year: "numeric" } : { day: "numeric", month: "short", year: "numeric" };
+  const text = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" }).format(date);
+  return unit === "week" ? `Week of ${text}` : text;
+}
