@@ -30,7 +30,7 @@ def freshness(
 ) -> Freshness:
     newest: int | None = None
     last: tuple[int, int] | None = None  # (received_ms, time) of the last arrival
-    for shard in reader.scan(project, ["time", "received_ms"], time_range):
+    for shard in reader.scan(project, ["time", "received_ms"], time_range, by_user=False):
         if not shard.rows:
             continue
         times = np.asarray(shard.columns["time"])

@@ -21,7 +21,7 @@ def event_names(
     reader: EventReader, project: Project, time_range: TimeRange, limit: int
 ) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
-    for shard in reader.scan(project, ["event"], time_range):
+    for shard in reader.scan(project, ["event"], time_range, by_user=False):
         _add_counts(counts, shard.columns["event"].cast(pa.string()))
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
@@ -35,7 +35,7 @@ def event_properties(
     wanted = [c for columns in columns_of.values() for c in columns]
     counts: Counter[str] = Counter()
     kinds: dict[str, set[str]] = {}
-    for shard in reader.scan(project, ["event", *wanted], time_range):
+    for shard in reader.scan(project, ["event", *wanted], time_range, by_user=False):
         rows = _event_rows(shard.columns["event"], event)
         for column in wanted:
             array = shard.columns[column]
@@ -61,7 +61,7 @@ def top_values(
 ) -> list[tuple[Any, int]]:
     columns = property_columns(reader, project).get(name, [])
     counts: Counter[Any] = Counter()
-    for shard in reader.scan(project, ["event", *columns], time_range):
+    for shard in reader.scan(project, ["event", *columns], time_range, by_user=False):
         rows = _event_rows(shard.columns["event"], event)
         for column in columns:
             array = shard.columns[column].filter(pa.array(rows))

@@ -157,16 +157,20 @@ class EventReader:
         shards: Iterable[int] | None = None,
         as_of: int | datetime | None = None,
         group: str | None = None,
+        by_user: bool = True,
     ) -> list[ShardScan]:
         """Columns of every wanted shard; ``as_of`` (a table version or a time) reads the past
         and leaves out the uncommitted tail. Rows belong to the resolved user (identity
-        clusters), or with ``group`` to the value of that event property."""
+        clusters), or with ``group`` to the value of that event property; ``by_user=False``
+        keeps them where they are stored, for readers that never look at who did what."""
         snapshot = self.snapshot(project, as_of)
         if as_of is not None and snapshot is None:
             return []
         tail = self._tail_table(project, snapshot) if as_of is None else None
         deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
-        rekey = self._rekey(project, group) if as_of is None or group is not None else None
+        rekey = None
+        if group is not None or (by_user and as_of is None):
+            rekey = self._rekey(project, group)
         wanted = range(project.shards) if shards is None else shards
         read = sorted({*columns, *rekey.columns, "time"}) if rekey is not None else columns
 
