@@ -39,6 +39,7 @@ from trackway.storage.events_table import EventTable, Part, Snapshot
 from trackway.storage.identity import IdentityMap
 from trackway.storage.identity_scan import Edges, project_identity, source_edges
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.merge_kernel import merge_positions
 from trackway.storage.profile_reader import ProfileReader
 from trackway.storage.rekey import Rekey, group_rekey, identity_rekey, rekeyed
 from trackway.storage.tail import LogTail
@@ -230,15 +231,17 @@ class EventReader:
         def load(column: str) -> pa.ChunkedArray:
             return self._chunks(root, parts, tail, column)
 
-        if tail is None:
-            found = self.cache.get(("order", root, key))
-            if found is None:
-                order = _merge_order(load)
-                self.cache.put(("order", root, key), (order,), 0 if order is None else order.nbytes)
-            else:
-                order = found[0]
+        def load_parts(column: str) -> pa.ChunkedArray:
+            return self._chunks(root, parts, None, column)
+
+        found = self.cache.get(("order", root, key))
+        if found is None:
+            committed = _merge_order(load_parts)
+            size = 0 if committed is None else committed.nbytes
+            self.cache.put(("order", root, key), (committed,), size)
         else:
-            order = _merge_order(load)
+            committed = found[0]
+        order = committed if tail is None else _with_tail(load, committed, tail.num_rows)
 
         def merged(column: str) -> pa.Array:
             return self._column(root, parts, tail, column, order)
@@ -335,6 +338,28 @@ def _merge_order(load: Callable[[str], pa.ChunkedArray]) -> npt.NDArray[np.int64
     return _drop_duplicates(
         np.arange(len(users), dtype=np.int64) if order is None else order, same, keys
     )
+
+
+def _with_tail(
+    load: Callable[[str], pa.ChunkedArray],
+    committed: npt.NDArray[np.int64] | None,
+    tail_rows: int,
+) -> npt.NDArray[np.int64]:
+    """Row order of the committed parts (in ``committed`` order) and the tail's rows after
+    them: the tail is short and sorted, so it is merged in (one linear pass) rather than
+    everything sorted again; then duplicates across the two are dropped."""
+    users = np.asarray(load("user_hash").to_numpy(), np.int64)
+    times = np.asarray(load("time").to_numpy(), np.int64)
+    n = len(users) - tail_rows
+    first = np.arange(n, dtype=np.int64) if committed is None else committed
+    second = np.arange(n, len(users), dtype=np.int64)
+    merged = merge_positions(users[first], times[first], users[second], times[second])
+    order = np.concatenate((first, second))[merged]
+    u, t = users[order], times[order]
+    same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
+    if len(same) == 0:
+        return order
+    return _drop_duplicates(order, same, {c: load(c) for c in _KEY_COLUMNS})
 
 
 def _drop_duplicates(
