@@ -142,6 +142,31 @@ def test_scan_after_a_deletion_rewrote_a_part(tmp_path: Path) -> None:
     assert sorted((row["distinct_id"], row["time"]) for _, row in rows) == [(kept, 1), (kept, 2)]
 
 
+def test_many_deletions_at_once_are_applied_in_batches(tmp_path: Path) -> None:
+    """More ids than one DELETE takes (quotes in ids too), at two request times: each id's
+    events up to its deletion go, later ones and other users' stay."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    doomed = [f"o'user-{i}" for i in range(1_100)]
+    events = [event("E", user, 1, f"i{n}", 1_000) for n, user in enumerate([*doomed, "keep"])]
+    with LogFeed(tmp_path) as feed:
+        feed.append([LogRecord(project.id, "track", 1_000, events)])
+        worker.run_once()
+        deletions = DeletionList(ProjectPaths(tmp_path, project.id).deletions)
+        deletions.add(doomed[:1_050], 2_000)
+        deletions.add(doomed[1_050:], 3_000)
+        feed.append(
+            [LogRecord(project.id, "track", 4_000, [event("E", doomed[0], 2, "late", 4_000)])]
+        )
+        worker.run_once()
+    worker.maintain()
+    rows = table_rows(tmp_path, project)
+    assert sorted((row["distinct_id"], row["time"]) for row in rows) == [
+        ("keep", 1),
+        (doomed[0], 2),
+    ]
+
+
 @pytest.mark.parametrize(
     "order",
     [

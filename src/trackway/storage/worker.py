@@ -35,6 +35,9 @@ _terminated = threading.Event()
 logger = logging.getLogger(__name__)
 
 
+_DELETE_BATCH = 500  # ids per DELETE predicate
+
+
 @dataclass(slots=True)
 class _Batch:
     """What one pass gathered for one project, with the log position each writer reached."""
@@ -172,11 +175,18 @@ class StorageWorker:
 
     def _apply_deletions(self, project: Project, pending: list[Any]) -> None:
         paths = ProjectPaths(self.data_dir, project.id)
+        # One DELETE per request time and batch of ids (a deleted cluster is many ids).
+        by_time: dict[int, list[str]] = {}
         for deletion in pending:
-            quoted = deletion.distinct_id.replace("'", "''")
-            EventTable(paths.events).delete(
-                f"distinct_id = '{quoted}' AND received_ms <= {int(deletion.deleted_at_ms)}"
-            )
+            by_time.setdefault(int(deletion.deleted_at_ms), []).append(deletion.distinct_id)
+        for at_ms, ids in sorted(by_time.items()):
+            for start in range(0, len(ids), _DELETE_BATCH):
+                quoted = ", ".join(
+                    "'" + d.replace("'", "''") + "'" for d in ids[start : start + _DELETE_BATCH]
+                )
+                EventTable(paths.events).delete(
+                    f"distinct_id IN ({quoted}) AND received_ms <= {at_ms}"
+                )
         self._profile_store(paths.users).delete(erasure_times(pending), project.shards)
 
 
