@@ -15,6 +15,7 @@ USERS = 160
 BROWSERS = ["Chrome", "Firefox", "Safari", "Edge"]
 COUNTRIES = ["FR", "DE", "US", "GB"]
 PLANS = ["free", "free", "pro", "team"]
+COMPANIES = 12  # users are in companies (the `company` property) but every fifth one
 
 
 def first_day() -> date:
@@ -38,6 +39,8 @@ def shop_events(seed: int = 7) -> list[dict[str, Any]]:
     for n in range(USERS):
         user = f"user{n:03d}"
         props = {"browser": rng.choice(BROWSERS), "country": rng.choice(COUNTRIES)}
+        if n % 5:
+            props["company"] = f"Company {n % COMPANIES:02d}"
         day = rng.randrange(DAYS)
         at = start + timedelta(days=day, hours=rng.randrange(8, 20), minutes=rng.randrange(60))
         visits = 0

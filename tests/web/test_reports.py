@@ -295,3 +295,56 @@ def test_a_cohort_made_in_the_form_counts_as_the_api_and_filters_a_report(
     expect(row).to_have_count(0)
     listed = ok(get(shop[0], shop[1], "/api/2.0/cohorts/list"))
     assert "Buyers" not in [c["name"] for c in listed]
+
+
+def test_a_funnel_counted_by_groups_shows_the_apis_counts(shop: Shop, page: Page) -> None:
+    _open(page, shop, "Funnels")
+    _build_funnel(page)
+    page.get_by_role("group", name="Count users or groups").get_by_role(
+        "button", name="Groups"
+    ).click()
+    choose(page, "Group property", "company")
+    by_groups = _post(shop, "/funnels", {**FUNNEL, "group": "company"})
+    counts = [s["count"] for s in by_groups["steps"]]
+    assert counts != [s["count"] for s in _post(shop, "/funnels", FUNNEL)["steps"]]
+    _until(lambda: _step_counts(page), counts)
+    expect(page.locator("table[data-table=funnel-steps] caption")).to_contain_text("groups")
+    expect(page).to_have_url(re.compile("company"))
+    screenshot(page, "funnels-groups")
+
+    page.get_by_label("Order").select_option("any")
+    page.get_by_label("Step 1 stays in place").check()
+    spec = {**FUNNEL, "group": "company", "order": "any", "anchors": [1]}
+    anyway = [s["count"] for s in _post(shop, "/funnels", spec)["steps"]]
+    _until(lambda: _step_counts(page), anyway)
+
+
+def test_retention_and_flows_options_are_the_apis(shop: Shop, page: Page) -> None:
+    _open(page, shop, "Retention")
+    choose(page, "First event", "Page View")
+    page.get_by_label("Unit", exact=True).select_option("day")
+    page.get_by_label("Periods are").select_option("rolling")
+    page.get_by_label("Brackets").fill("1-2, 3-7")
+    page.get_by_label("Brackets").press("Tab")
+    set_dates(page, FIRST, LAST)
+    spec = {**DAYS, "born": {"event": "Page View"}, "unit": "day", "periods": 8}
+    spec |= {"alignment": "rolling", "brackets": [[1, 2], [3, 7]]}
+    total = _post(shop, "/retention", spec)["total"]
+    cells = "table[data-table=retention] tr[data-cohort=all] td.heat"
+    _until(lambda: [int(v) for v in _values(page, cells, "data-count")], total["counts"])
+    screenshot(page, "retention-options")
+
+    open_page(page, "Flows")
+    choose(page, "Anchor event", "Page View")
+    choose(page, "End event", "Purchase")
+    choose(page, "Breakdown", "browser")
+    set_dates(page, FIRST, LAST)
+    spec = {**DAYS, "anchor": {"event": "Page View"}, "end": {"event": "Purchase"}, "steps": 4}
+    flows = _post(shop, "/flows", {**spec, "top": 6, "breakdown": {"property": "browser"}})
+    rows = "table[data-table=flow-nodes] tbody tr td[data-value]"
+    anchor = str(flows["total"])
+    _until(lambda: _values(page, rows, "data-value")[:1], [anchor])
+    first = flows["segments"][0]
+    page.get_by_label("Segment").select_option(index=1)
+    _until(lambda: _values(page, rows, "data-value")[:1], [str(first["total"])])
+    screenshot(page, "flows-options")

@@ -48,8 +48,10 @@ export function segmentFunnelChart(el, { labels, segments }, { height = 340, com
   const layout = baseLayout({ height, compact });
   layout.barmode = "group";
   layout.xaxis.type = "category";
-  layout.yaxis.ticksuffix = "%";
-  layout.yaxis.range = [0, 100];
+  if (percent) {
+    layout.yaxis.ticksuffix = "%";
+    layout.yaxis.range = [0, 100];
+  }
   const summary = "Conversion by segment: " + segments.slice(0, 5).map((s) =>
     `${s.name}: ${formatPercent(s.counts[0] ? s.counts[s.counts.length - 1] / s.counts[0] : null)} overall`).join("; ");
   return draw(el, traces, layout, summary);
@@ -69,22 +71,26 @@ export function columnChart(el, { labels, values, name = "" }, { height = 280, c
   return draw(el, traces, layout, `${name}: ` + labels.map((l, i) => `${l}: ${formatNumber(values[i])}`).join("; "));
 }
 
-/** Percentages over ordered categories (the retention curve); null values are gaps. */
-export function curveChart(el, { labels, series }, { height = 260, compact = false, title = "" } = {}) {
+/** Percentages (or plain values, `percent: false`) over ordered categories (the retention
+ * curve); null values are gaps. */
+export function curveChart(el, { labels, series }, { height = 260, compact = false, title = "", percent = true } = {}) {
+  const suffix = percent ? "%" : "";
   const traces = series.map((s, i) => ({
     x: labels, y: s.values, name: s.name, type: "scatter", mode: "lines+markers",
     line: { color: PALETTE[i % PALETTE.length], width: 2 },
     marker: { color: PALETTE[i % PALETTE.length], size: 6 },
     connectgaps: false,
-    hovertemplate: "%{y:.1f}%<extra>%{fullData.name}</extra>",
+    hovertemplate: `%{y:.1f}${suffix}<extra>%{fullData.name}</extra>`,
   }));
   const layout = baseLayout({ height, compact });
   layout.xaxis.type = "category";
   layout.xaxis.title = { text: title, standoff: 8 };
-  layout.yaxis.ticksuffix = "%";
-  layout.yaxis.range = [0, 100];
+  if (percent) {
+    layout.yaxis.ticksuffix = "%";
+    layout.yaxis.range = [0, 100];
+  }
   layout.showlegend = !compact && series.length > 1;
-  const summary = series.map((s) => `${s.name}: ` + s.values.map((v, i) => `${labels[i]} ${v === null ? "–" : `${v.toFixed(1)}%`}`).join(", ")).join("; ");
+  const summary = series.map((s) => `${s.name}: ` + s.values.map((v, i) => `${labels[i]} ${v === null ? "–" : `${v.toFixed(1)}${suffix}`}`).join(", ")).join("; ");
   return draw(el, traces, layout, summary);
 }
 

@@ -9,12 +9,13 @@
 //   problem(s)     why the state cannot run yet (shown as a hint), or null
 //   spec(s, p)     the body of POST /{id} for project p
 //   describe(s)    a one-line title of the report
-//   builder(api, s, changed)   the builder panel's form
+//   builder(api, s, changed)   the builder panel's form (under the shared Count control)
 //   options(s, changed)        extra toolbar controls (an array, may be empty)
 //   render(el, result, s, view) draw the result; view = {api, spec, signal, compact, ctx}
 
 import { debounce, h, replace } from "../dom.js";
 import { purgeCharts } from "./chart.js";
+import { countBy } from "./count_by.js";
 import { rangePicker, resolveRange, timeZonePicker } from "./date_range.js";
 import { showFreshness } from "./freshness.js";
 import { reportActions } from "./save_dialog.js";
@@ -126,7 +127,7 @@ export function mountReport(root, ctx, report) {
 
   replace(root, h("div", { class: "report-layout" },
     h("aside", { class: "card builder-panel", "aria-label": "Query builder" },
-      h("div", { class: "card-body" }, report.builder(ctx.api, state, changed))),
+      h("div", { class: "card-body" }, countBy(ctx.api, state, changed), report.builder(ctx.api, state, changed))),
     h("section", { class: "report-main", "aria-label": "Report" },
       h("div", { class: "card" },
         h("div", { class: "card-body" }, toolbarEl),

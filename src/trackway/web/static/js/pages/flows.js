@@ -2,7 +2,7 @@
 // (POST /flows). The state lives in the URL.
 
 import { filterEditor } from "../components/filters.js";
-import { eventPicker } from "../components/pickers.js";
+import { eventPicker, propertyPicker } from "../components/pickers.js";
 import { mountReport, renderReportTile, segmented } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
 import { field, h, replace, select } from "../dom.js";
@@ -38,7 +38,14 @@ function builder(api, state, onChange) {
   return h("form", { class: "builder", "aria-label": "Flows definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Anchor"),
       stepEditor(api, state.anchor, { label: "Anchor event", name: "anchor-event", onChange }),
-      field("Paths from", counting)),
+      field("Paths from", counting),
+      propertyPicker(api, {
+        label: "Breakdown", value: state.breakdown, event: () => state.anchor.event, name: "breakdown",
+        onChange: (next) => { state.breakdown = next; onChange(); },
+      })),
+    h("fieldset", { class: "editor" }, h("legend", {}, "End (paths after the anchor)"),
+      h("p", { class: "help" }, "Optional: only paths that reach this event, up to it."),
+      stepEditor(api, state.end, { label: "End event", name: "end-event", onChange })),
     h("fieldset", { class: "editor" }, h("legend", {}, "Paths"),
       h("div", { class: "check" }, collapse, h("label", { for: "collapse-repeats" }, "Collapse repeated events")),
       field("Events shown per step", top),

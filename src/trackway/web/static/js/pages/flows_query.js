@@ -2,6 +2,7 @@
 // (docs/behaviour.md#flows).
 
 import { combineWhere, filterExpression } from "../components/filters.js";
+import { groupSpec } from "../components/count_by.js";
 import { daysSpec } from "../components/report_page.js";
 import { newStep, normalizeStep, stepLabel, stepSpec } from "../components/step_editor.js";
 
@@ -12,6 +13,8 @@ export const MAX_STEPS = 10;
 export function defaultState() {
   return {
     anchor: newStep(),
+    end: newStep(),
+    breakdown: null,
     direction: "after",
     steps: 4,
     hide: [],
@@ -22,6 +25,7 @@ export function defaultState() {
     where: "",
     range: { last: 30 },
     timezone: null,
+    group: null,
   };
 }
 
@@ -30,13 +34,15 @@ export function normalize(state) {
   if (!state || typeof state !== "object") return base;
   const out = { ...base, ...state };
   out.anchor = normalizeStep(state.anchor);
+  out.end = normalizeStep(state.end);
   for (const key of ["hide", "filters"]) out[key] = Array.isArray(state[key]) ? state[key] : [];
   return out;
 }
 
 export function describe(state) {
   const where = state.direction === "before" ? "before" : "after";
-  return `Flows ${where} ${stepLabel(state.anchor)}`;
+  const end = state.direction === "after" && state.end.event ? ` to ${stepLabel(state.end)}` : "";
+  return `Flows ${where} ${stepLabel(state.anchor)}${end}`;
 }
 
 export function problem(state) {
@@ -48,6 +54,7 @@ export function problem(state) {
 export function flowsSpec(state, project) {
   const spec = {
     ...daysSpec(state, project),
+    ...groupSpec(state),
     anchor: stepSpec(state.anchor),
     direction: state.direction,
     steps: Number(state.steps),
@@ -55,6 +62,8 @@ export function flowsSpec(state, project) {
     counting: state.counting,
     top: Number(state.top) || 6,
   };
+  if (state.direction === "after" && state.end.event) spec.end = stepSpec(state.end);
+  if (state.breakdown) spec.breakdown = { property: state.breakdown };
   const hide = state.hide.filter(Boolean);
   if (hide.length) spec.hide = hide;
   const where = combineWhere(state.filters.map(filterExpression), state.where);

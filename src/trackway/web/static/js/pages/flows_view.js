@@ -1,9 +1,9 @@
 // The Flows result: a Sankey of the paths, left to right in time (before the anchor, the
 // earliest step comes first), and the same nodes as a table.
 
-import { PALETTE } from "../components/chart.js";
+import { PALETTE, purgeCharts } from "../components/chart.js";
 import { sankeyChart } from "../components/report_charts.js";
-import { h, replace } from "../dom.js";
+import { field, h, replace, select } from "../dom.js";
 import { formatNumber, formatPercent } from "../format.js";
 
 const RANK = { event: 0, other: 1, end: 2 };
@@ -48,18 +48,35 @@ export function renderFlows(el, result, state, view) {
     replace(el, h("div", { class: "status empty" }, "No one did the anchor event in this date range."));
     return;
   }
-  const data = sankeyData(result);
   const chart = h("div", { class: "chart-area sankey-area" });
   if (view.compact) {
     replace(el, chart);
-  } else {
-    replace(el, h("p", { class: "help flow-help" },
-      `${formatNumber(result.total)} paths. Each column is a step ${result.direction} the anchor; `,
-      `the ${Number(state.top) || 6} most common events of a step are shown, the others add up to “Other events”; `,
-      result.direction === "before" ? "“Start”: paths with no earlier event." : "“Drop-off”: paths with no later event."),
-      chart, nodesTable(result, data));
+    sankeyChart(chart, { ...sankeyData(result), colorOf: colorsOf(result.nodes) }, { compact: true, height: 240 });
+    return;
   }
-  sankeyChart(chart, { ...data, colorOf: colorsOf(result.nodes) }, { compact: view.compact, height: view.compact ? 240 : 420 });
+  // With a breakdown, one segment's paths at a time (all of them first).
+  const parts = [{ name: "All", part: result }, ...(result.segments || []).map((seg) => ({
+    name: seg.segment.map((v) => (v === "$other" ? "Other" : v)).join(" · ") || "(none)",
+    part: { ...seg, direction: result.direction },
+  }))];
+  const picker = parts.length > 1
+    ? field("Segment", select(parts.map((p, i) => [String(i), `${p.name} (${formatNumber(p.part.total)})`]), "0", { name: "segment" }), { class: "flow-segment" })
+    : null;
+  const table = h("div");
+  const draw = () => {
+    const part = parts[picker ? Number(picker.querySelector("select").value) : 0].part;
+    const data = sankeyData(part);
+    replace(table, nodesTable(part, data));
+    purgeCharts(chart);
+    sankeyChart(chart, { ...data, colorOf: colorsOf(result.nodes) }, { height: 420 });
+  };
+  picker?.addEventListener("change", draw);
+  replace(el, h("p", { class: "help flow-help" },
+    `${formatNumber(result.total)} paths. Each column is a step ${result.direction} the anchor; `,
+    `the ${Number(state.top) || 6} most common events of a step are shown, the others add up to “Other events”; `,
+    result.direction === "before" ? "“Start”: paths with no earlier event." : "“Drop-off”: paths with no later event."),
+  picker, chart, table);
+  draw();
 }
 
 function stepName(step) {

@@ -20,12 +20,31 @@ export function funnelsBuilder(api, state, onChange) {
       onChange,
       onRemove: state.steps.length > 2 ? () => {
         state.steps.splice(index, 1);
+        state.anchors = state.anchors.filter((n) => n !== index + 1).map((n) => (n > index + 1 ? n - 1 : n));
         renderSteps();
         renderExclusions();
         onChange();
       } : null,
     })));
     addStep.hidden = state.steps.length >= MAX_STEPS;
+    renderAnchors();
+  };
+  const anchors = h("fieldset", { class: "editor anchors" });
+  const renderAnchors = () => {
+    anchors.hidden = state.order !== "any";
+    replace(anchors, h("legend", {}, "Steps that stay in place"),
+      h("p", { class: "help" }, "In any order, the steps between these happen in any order; these keep their place."),
+      state.steps.map((_, index) => {
+        const id = `anchor-${index + 1}`;
+        const box = h("input", { type: "checkbox", id, name: id, checked: state.anchors.includes(index + 1) });
+        box.addEventListener("change", () => {
+          state.anchors = state.anchors.filter((n) => n !== index + 1 && n <= state.steps.length);
+          if (box.checked) state.anchors.push(index + 1);
+          state.anchors.sort((a, b) => a - b);
+          onChange();
+        });
+        return h("div", { class: "check" }, box, h("label", { for: id }, `Step ${index + 1} stays in place`));
+      }));
   };
   addStep.addEventListener("click", () => {
     state.steps.push(newStep());
@@ -78,7 +97,7 @@ export function funnelsBuilder(api, state, onChange) {
 
   return h("form", { class: "builder", "aria-label": "Funnel definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Steps"), steps, addStep),
-    h("fieldset", { class: "editor" }, h("legend", {}, "Conversion"), conversionFields(state, onChange)),
+    h("fieldset", { class: "editor" }, h("legend", {}, "Conversion"), conversionFields(state, onChange, () => renderAnchors()), anchors),
     h("fieldset", { class: "editor" }, h("legend", {}, "Exclusions"),
       h("p", { class: "help" }, "Attempts with one of these events between the steps do not count."), exclusions, addExclusion),
     h("fieldset", { class: "editor" }, h("legend", {}, "Hold constant"), held, addHeld),
@@ -87,9 +106,9 @@ export function funnelsBuilder(api, state, onChange) {
     breakdownEditor(api, state.breakdowns, { event: () => state.steps[0].event, onChange, max: 2 }));
 }
 
-function conversionFields(state, onChange) {
+function conversionFields(state, onChange, orderChanged) {
   const order = select(ORDERS, state.order, { name: "order" });
-  order.addEventListener("change", () => { state.order = order.value; onChange(); });
+  order.addEventListener("change", () => { state.order = order.value; orderChanged(); onChange(); });
   const length = h("input", { type: "number", name: "window-length", min: "1", step: "1", value: state.window.length, class: "narrow" });
   length.addEventListener("change", () => { state.window.length = Math.max(1, Math.round(Number(length.value) || 1)); length.value = state.window.length; onChange(); });
   const unit = select(WINDOW_UNITS, state.window.unit, { name: "window-unit", "aria-label": "Window unit" });

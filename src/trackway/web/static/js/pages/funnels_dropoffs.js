@@ -46,7 +46,7 @@ export async function dropOffPanel(panel, { ctx, api, spec, state, result, step,
       page.total ? `${formatNumber(page.offset + 1)}–${formatNumber(end)} of ${formatNumber(page.total)}` : "No one"),
     h("button", { class: "button small", type: "button", disabled: page.offset === 0, onclick: () => move(Math.max(0, page.offset - PAGE)) }, "Previous"),
     h("button", { class: "button small", type: "button", disabled: end >= page.total, onclick: () => move(page.offset + PAGE) }, "Next"));
-  const save = h("button", { class: "button primary small", type: "button", disabled: page.total === 0 }, "Save as cohort");
+  const save = h("button", { class: "button primary small", type: "button", disabled: page.total === 0, hidden: Boolean(spec.group) }, "Save as cohort");
   save.addEventListener("click", () => saveCohort(ctx, api, spec, step, page.total, title, state));
   replace(body,
     h("div", { class: "panel-actions" }, pager, save),
@@ -57,7 +57,7 @@ export async function dropOffPanel(panel, { ctx, api, spec, state, result, step,
     h("div", { class: "scroll users-list" },
       h("table", { class: "data-table", "data-table": "drop-offs" },
         h("caption", { class: "visually-hidden" }, title),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "distinct_id"))),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, spec.group ? spec.group : "distinct_id"))),
         h("tbody", {}, page.users.map((id) => h("tr", {}, h("td", { class: "mono" }, id)))))));
 }
 

@@ -2,6 +2,7 @@
 // POST /funnels (docs/behaviour.md#funnels).
 
 import { combineWhere, filterExpression } from "../components/filters.js";
+import { groupSpec } from "../components/count_by.js";
 import { daysSpec } from "../components/report_page.js";
 import { newStep, normalizeStep, stepSpec } from "../components/step_editor.js";
 
@@ -16,6 +17,7 @@ export function defaultState() {
   return {
     steps: [newStep(), newStep()],
     order: "loose",
+    anchors: [],
     window: { length: 30, unit: "day" },
     counting: "uniques",
     exclusions: [],
@@ -25,6 +27,7 @@ export function defaultState() {
     where: "",
     range: { last: 30 },
     timezone: null,
+    group: null,
     view: "steps",
     unit: "day",
     time_step: 2,
@@ -37,7 +40,7 @@ export function normalize(state) {
   const out = { ...base, ...state };
   out.steps = Array.isArray(state.steps) && state.steps.length ? state.steps.map(normalizeStep) : base.steps;
   out.exclusions = Array.isArray(state.exclusions) ? state.exclusions.map((e) => ({ after_step: 1, before_step: null, ...normalizeStep(e) })) : [];
-  for (const key of ["hold_constant", "breakdowns", "filters"]) out[key] = Array.isArray(state[key]) ? state[key] : [];
+  for (const key of ["anchors", "hold_constant", "breakdowns", "filters"]) out[key] = Array.isArray(state[key]) ? state[key] : [];
   out.window = { ...base.window, ...(state.window || {}) };
   return out;
 }
@@ -64,12 +67,15 @@ export function problem(state) {
 export function funnelSpec(state, project, extra = {}) {
   const spec = {
     ...daysSpec(state, project),
+    ...groupSpec(state),
     steps: state.steps.map((s) => stepSpec(s)),
     order: state.order,
     window: { length: Number(state.window.length), unit: state.window.unit },
     counting: state.counting,
   };
   const last = state.steps.length;
+  const anchors = state.order === "any" ? [...new Set(state.anchors)].filter((n) => n >= 1 && n <= last).sort((a, b) => a - b) : [];
+  if (anchors.length) spec.anchors = anchors;
   const exclusions = state.exclusions.filter((e) => e.event).map((e) => {
     const after = Math.min(Math.max(1, Number(e.after_step) || 1), last - 1);
     const before = e.before_step ? Math.min(Math.max(after + 1, Number(e.before_step)), last) : null;

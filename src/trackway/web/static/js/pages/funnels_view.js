@@ -5,6 +5,7 @@ import { timeSeriesChart } from "../components/chart.js";
 import { columnChart, funnelChart, segmentFunnelChart } from "../components/report_charts.js";
 import { h, replace, select, uid } from "../dom.js";
 import { formatDuration, formatNumber, formatPercent, formatShortDuration, segmentLabel } from "../format.js";
+import { unitWord } from "../components/count_by.js";
 import { dropOffPanel } from "./funnels_dropoffs.js";
 
 const UNITS = { uniques: "users", first: "users", totals: "attempts", sessions: "sessions" };
@@ -33,7 +34,7 @@ export function renderFunnel(el, result, state, view) {
 }
 
 function stepsTable(result, state, panel, view) {
-  const unit = UNITS[result.counting] || "users";
+  const unit = result.counting === "uniques" || result.counting === "first" ? unitWord(state) : UNITS[result.counting] || unitWord(state);
   const steps = result.steps;
   const rows = steps.map((s, i) => {
     const next = steps[i + 1];

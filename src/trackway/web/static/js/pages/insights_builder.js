@@ -1,6 +1,7 @@
 // The Insights query builder: metrics (event and measure), filters, a free expression and
 // breakdowns. It edits the state in place and calls `onChange` after every edit.
 
+import { countBy } from "../components/count_by.js";
 import { breakdownEditor, filterEditor } from "../components/filters.js";
 import { eventPicker, propertyPicker } from "../components/pickers.js";
 import { h, replace, select, uid } from "../dom.js";
@@ -39,6 +40,7 @@ export function insightsBuilder(api, state, onChange) {
   });
 
   return h("form", { class: "builder", "aria-label": "Report definition", onsubmit: (e) => e.preventDefault() },
+    countBy(api, state, onChange),
     h("fieldset", { class: "editor" }, h("legend", {}, "Metrics"), metrics, addMetric),
     filterEditor(api, state.filters, { event: () => singleEvent(state), onChange }),
     h("div", { class: "field" },

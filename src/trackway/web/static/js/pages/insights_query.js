@@ -2,6 +2,7 @@
 // POST /insights (docs/insights.md).
 
 import { resolveRange } from "../components/date_range.js";
+import { groupSpec } from "../components/count_by.js";
 import { combineWhere, filterExpression } from "../components/filters.js";
 import { segmentLabel } from "../format.js";
 
@@ -34,6 +35,7 @@ export function defaultState() {
     range: { last: 30 },
     unit: "day",
     timezone: null,
+    group: null,
     view: "line",
     limit: 10,
   };
@@ -94,6 +96,7 @@ export function insightsSpec(state, project) {
     }),
     breakdowns: state.breakdowns.filter((b) => b.property).map((b) => ({ property: b.property })),
     limit: state.limit || 10,
+    ...groupSpec(state),
   };
   const where = combineWhere(state.filters.map(filterExpression), state.where);
   if (where) spec.where = where;
@@ -109,7 +112,8 @@ export function namedSeries(result, state) {
     const metric = byName[s.metric];
     const segment = s.segment && s.segment.length ? segmentLabel(s.segment.map((v) => (v === "$other" ? "Other" : v))) : "";
     const base = metric ? metricLabel(metric) : s.metric;
-    const name = segment ? (several ? `${segment} · ${base}` : segment) : base;
+    const label = state.group ? base.replace(/users\b/g, "groups") : base;
+    const name = segment ? (several ? `${segment} · ${label}` : segment) : label;
     return { ...s, name };
   });
 }

@@ -2,10 +2,11 @@
 // each following period (POST /retention). The state lives in the URL.
 
 import { filterEditor } from "../components/filters.js";
+import { propertyPicker } from "../components/pickers.js";
 import { mountReport, renderReportTile } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
 import { field, h, select } from "../dom.js";
-import { MAX_PERIODS, MODES, TYPES, UNITS, describe, normalize, problem, retentionSpec } from "./retention_query.js";
+import { ALIGNMENTS, MAX_PERIODS, MEASURES, MODES, TYPES, UNITS, describe, normalize, problem, retentionSpec } from "./retention_query.js";
 import { renderRetention } from "./retention_view.js";
 
 function builder(api, state, onChange) {
@@ -21,9 +22,37 @@ function builder(api, state, onChange) {
       field("Cohort by", type)),
     h("fieldset", { class: "editor" }, h("legend", {}, "Coming back"),
       stepEditor(api, state.returning, { label: "Return event", name: "return-event", onChange }),
-      field("Counts in a period", mode)),
+      field("Counts in a period", mode), ...returnOptions(api, state, onChange)),
     filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
     h("div", { class: "field" }, h("label", { for: "retention-where" }, "Custom filter expression"), where));
+}
+
+function returnOptions(api, state, onChange) {
+  const alignment = select(ALIGNMENTS, state.alignment, { name: "alignment" });
+  alignment.addEventListener("change", () => { state.alignment = alignment.value; onChange(); });
+  const brackets = h("input", { type: "text", name: "brackets", value: state.brackets || "", placeholder: "1, 2-7, 8-30", "aria-describedby": "brackets-help" });
+  brackets.addEventListener("change", () => { state.brackets = brackets.value.trim(); onChange(); });
+  const least = h("input", { type: "number", name: "min-returns", min: "1", step: "1", value: state.min_returns, class: "narrow" });
+  least.addEventListener("change", () => { state.min_returns = Math.max(1, Math.round(Number(least.value) || 1)); least.value = state.min_returns; onChange(); });
+  const property = propertyPicker(api, {
+    label: "Measured property", value: state.property, event: () => state.returning.event, name: "measure-property", numeric: true,
+    onChange: (next) => { state.property = next; onChange(); },
+  });
+  property.hidden = state.measure === "users";
+  const measure = select(MEASURES, state.measure, { name: "measure" });
+  measure.addEventListener("change", () => {
+    state.measure = measure.value;
+    property.hidden = state.measure === "users";
+    onChange();
+  });
+  return [
+    field("Periods are", alignment),
+    field("Brackets", brackets),
+    h("p", { class: "help", id: "brackets-help" }, "Optional: periods counted together, e.g. “1, 2-7, 8-30”."),
+    field("Least returns in a period", least),
+    field("Measure", measure),
+    property,
+  ];
 }
 
 const report = {

@@ -2,6 +2,7 @@
 // POST /retention (docs/behaviour.md#retention).
 
 import { combineWhere, filterExpression } from "../components/filters.js";
+import { groupSpec } from "../components/count_by.js";
 import { daysSpec } from "../components/report_page.js";
 import { newStep, normalizeStep, stepLabel, stepSpec } from "../components/step_editor.js";
 import { addDays } from "../format.js";
@@ -9,6 +10,8 @@ import { addDays } from "../format.js";
 export const TYPES = [["first_time", "First time (birth)"], ["recurring", "Every time (recurring)"]];
 export const MODES = [["on", "On that period"], ["on_or_after", "On or after (unbounded)"]];
 export const UNITS = [["day", "Day"], ["week", "Week"], ["month", "Month"]];
+export const ALIGNMENTS = [["calendar", "Calendar periods"], ["rolling", "Rolling (from the first event)"]];
+export const MEASURES = [["users", "Count"], ["sum", "Sum of a property"], ["average", "Average of a property"]];
 export const MAX_PERIODS = { day: 400, week: 57, month: 13 };
 
 export function defaultState() {
@@ -17,12 +20,18 @@ export function defaultState() {
     returning: newStep(),
     retention_type: "first_time",
     mode: "on",
+    alignment: "calendar",
+    brackets: "",
+    measure: "users",
+    property: null,
+    min_returns: 1,
     unit: "week",
     periods: 8,
     filters: [],
     where: "",
     range: { last: 90 },
     timezone: null,
+    group: null,
   };
 }
 
@@ -40,7 +49,27 @@ export function describe(state) {
   return `Retention: ${stepLabel(state.born)} → ${stepLabel(state.returning)}`;
 }
 
+/** "1-2, 3-7, 8" as [[1, 2], [3, 7], [8, 8]]; null when empty; a string saying what is wrong. */
+export function parseBrackets(text) {
+  const parts = String(text || "").split(",").map((p) => p.trim()).filter(Boolean);
+  if (!parts.length) return null;
+  const out = [];
+  for (const part of parts) {
+    const match = /^(\d+)\s*(?:-\s*(\d+))?$/.exec(part);
+    if (!match) return `Brackets: “${part}” is not a period or a range such as 3-7.`;
+    const first = Number(match[1]);
+    const last = match[2] === undefined ? first : Number(match[2]);
+    if (last < first || (out.length && first <= out.at(-1)[1])) return "Brackets must be increasing and must not overlap.";
+    out.push([first, last]);
+  }
+  return out;
+}
+
 export function problem(state) {
+  const brackets = parseBrackets(state.brackets);
+  if (typeof brackets === "string") return brackets;
+  if (state.measure !== "users" && !state.property) return "Choose the property to measure on the return events.";
+  if (!(Number(state.min_returns) >= 1)) return "The minimum number of returns must be at least 1.";
   const most = MAX_PERIODS[state.unit] || 400;
   const periods = Number(state.periods);
   if (!Number.isInteger(periods) || periods < 1 || periods > most) {
@@ -52,6 +81,7 @@ export function problem(state) {
 export function retentionSpec(state, project) {
   const spec = {
     ...daysSpec(state, project),
+    ...groupSpec(state),
     born: stepSpec(state.born),
     returning: stepSpec(state.returning),
     retention_type: state.retention_type,
@@ -59,6 +89,11 @@ export function retentionSpec(state, project) {
     periods: Number(state.periods),
     mode: state.mode,
   };
+  if (state.alignment === "rolling") spec.alignment = "rolling";
+  const brackets = parseBrackets(state.brackets);
+  if (Array.isArray(brackets)) spec.brackets = brackets;
+  if (state.measure !== "users") Object.assign(spec, { measure: state.measure, property: state.property });
+  if (Number(state.min_returns) > 1) spec.min_returns = Math.round(Number(state.min_returns));
   const where = combineWhere(state.filters.map(filterExpression), state.where);
   if (where) spec.where = where;
   return spec;

@@ -6,6 +6,7 @@
 import { curveChart } from "../components/report_charts.js";
 import { h, replace } from "../dom.js";
 import { formatNumber, formatPercent, today } from "../format.js";
+import { unitWord } from "../components/count_by.js";
 import { periodLabel, periodStart } from "./retention_query.js";
 
 /** Draw `result` (POST /retention) into `el`. */
@@ -25,28 +26,36 @@ export function renderRetention(el, result, state, view) {
   if (view.compact) {
     replace(el, chart);
   } else {
-    replace(el, heatMap(result, labels, average, eligible, begun), chart);
+    replace(el, heatMap(result, labels, average, eligible, begun, unitWord(state)), chart);
   }
+  const values = result.total.values;
   curveChart(chart, {
     labels,
-    series: [{ name: "All users", values: average.map((a) => (a === null ? null : 100 * a)) }],
-  }, { compact: view.compact, height: view.compact ? 220 : 240, title: `${result.unit}s after the first event` });
+    series: [values
+      ? { name: `${state.measure === "sum" ? "Sum" : "Average"} of ${state.property}`, values }
+      : { name: `All ${unitWord(state)}`, values: average.map((a) => (a === null ? null : 100 * a)) }],
+  }, { compact: view.compact, height: view.compact ? 220 : 240, title: `${result.unit}s after the first event`, percent: !values });
 }
 
-function heatMap(result, labels, average, eligible, begun) {
+function heatMap(result, labels, average, eligible, begun, who) {
   const unitWord = result.unit;
+  const Who = who[0].toUpperCase() + who.slice(1);
+  // Under a sum or average, cells show the value, shaded against the largest.
+  const values = result.total.values;
+  const most = values ? Math.max(1e-9, ...result.cohorts.flatMap((c) => c.values || []).filter(Number.isFinite), ...values.filter(Number.isFinite)) : 1;
+  const show = (row, p, share, of) => (values ? valueCell(row.values?.[p], row.counts[p], most) : cell(share, row.counts[p], of));
   const head = h("tr", {},
     h("th", { scope: "col" }, "Cohort"),
-    h("th", { scope: "col", class: "num" }, "Users"),
+    h("th", { scope: "col", class: "num" }, Who),
     labels.map((l) => h("th", { scope: "col", class: "num" }, l)));
   const totalRow = h("tr", { class: "total", "data-cohort": "all" },
-    h("th", { scope: "row" }, "All users"),
+    h("th", { scope: "row" }, `All ${who}`),
     h("td", { class: "num", "data-size": result.total.size }, formatNumber(result.total.size)),
-    average.map((share, p) => cell(share, result.total.counts[p], eligible[p])));
+    average.map((share, p) => (share === null ? cell(null) : show(result.total, p, share, eligible[p]))));
   const rows = result.cohorts.map((c) => h("tr", { "data-cohort": c.cohort },
     h("th", { scope: "row" }, cohortLabel(c.cohort, unitWord)),
     h("td", { class: "num", "data-size": c.size }, formatNumber(c.size)),
-    c.counts.map((count, p) => (c.size && begun(c, p) ? cell(count / c.size, count, c.size) : h("td", { class: "num blank", "aria-label": "not yet" })))));
+    c.counts.map((count, p) => (c.size && begun(c, p) ? show(c, p, count / c.size, c.size) : h("td", { class: "num blank", "aria-label": "not yet" })))));
   return h("div", { class: "scroll heat-scroll" },
     h("table", { class: "data-table heat-map", "data-table": "retention" },
       h("caption", {}, `Share of each cohort that came back, by ${unitWord}s since their first event (${result.timezone}). Blank: not yet.`),
@@ -62,6 +71,15 @@ function cell(share, count, of) {
     class: `num heat${strength > 0.45 ? " dark" : ""}`, style, "data-count": count,
     title: `${formatNumber(count)} of ${formatNumber(of)}`,
   }, formatPercent(share));
+}
+
+function valueCell(value, count, most) {
+  if (value === null || value === undefined) return h("td", { class: "num", "data-count": count }, "–");
+  const strength = Math.min(1, Math.max(0, value / most));
+  return h("td", {
+    class: `num heat${strength > 0.45 ? " dark" : ""}`, style: `--heat: ${(0.06 + 0.84 * strength).toFixed(3)}`,
+    "data-count": count, "data-value": value, title: `${formatNumber(count)} counted`,
+  }, formatNumber(Math.round(value * 100) / 100));
 }
 
 function cohortLabel(day, unit) {
