@@ -118,7 +118,7 @@ def test_two_clusters_joining_past_the_limit_stay_apart() -> None:
 
 def test_cluster_lookups() -> None:
     identity = identity_map(original_map([edge("identify", "alice", UUID, 1)]))
-    assert identity.cluster(UUID) == ["alice", UUID]
+    assert clusters_of(identity, [UUID])[UUID] == ["alice", UUID]
     assert clusters_of(identity, [UUID, "alice", "nobody"]) == {
         UUID: ["alice", UUID],
         "alice": ["alice", UUID],

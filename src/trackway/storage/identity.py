@@ -34,12 +34,6 @@ class IdentityMap:
     def canonical(self, distinct_id: str) -> str:
         return self.canonical_of.get(distinct_id, distinct_id)
 
-    def cluster(self, distinct_id: str) -> list[str]:
-        """Every id of the cluster ``distinct_id`` belongs to, the canonical one first."""
-        root = self.canonical(distinct_id)
-        members = sorted(d for d, c in self.canonical_of.items() if c == root)
-        return [root, *members]
-
     def hashes(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(sorted hashes of the non-canonical ids, the hash of each one's canonical id);
         computed once per map (a cached map serves many queries)."""
