@@ -21,6 +21,7 @@ from trackway.query.expr import ExpressionError, Vector
 from trackway.query.profiles import ProfileTable
 from trackway.storage.identity import IdentityMap
 from trackway.storage.scan import EventReader
+from trackway.storage.sharding import positions_in
 
 
 class ProfileSource(Protocol):
@@ -77,12 +78,5 @@ class ReportContext:
 def member_mask(
     users: npt.NDArray[np.int64], members: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:
-    """Which rows belong to one of the sorted ``members``. A shard's rows come in runs of
-    one user, so each run is looked up once (a binary search) and the answer repeated."""
-    if len(users) == 0 or len(members) == 0:
-        return np.zeros(len(users), bool)
-    starts = np.flatnonzero(np.concatenate(([True], users[1:] != users[:-1])))
-    firsts = users[starts]
-    at = np.minimum(np.searchsorted(members, firsts), len(members) - 1)
-    found = members[at] == firsts
-    return np.repeat(found, np.diff(np.append(starts, len(users))))
+    """Which rows belong to one of the sorted ``members``."""
+    return positions_in(members, users) >= 0

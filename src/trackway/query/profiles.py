@@ -29,7 +29,7 @@ from trackway.query.expr.vector import text_array
 from trackway.storage.identity import IdentityMap
 from trackway.storage.profile_ops import Profile
 from trackway.storage.profiles import GROUP_SEPARATOR
-from trackway.storage.sharding import user_hash
+from trackway.storage.sharding import positions_in, user_hash
 
 if TYPE_CHECKING:
     from trackway.query.context import ReportContext
@@ -105,13 +105,7 @@ class ProfileTable:
         or its profile does not have the property (JSON null stays null)."""
         if len(self) == 0 or len(users) == 0:
             return Vector.undefined(len(users))
-        # A shard's rows come in runs of one unit: each run is looked up once.
-        starts = np.flatnonzero(np.concatenate(([True], users[1:] != users[:-1])))
-        firsts = users[starts]
-        at = np.minimum(np.searchsorted(self.hashes, firsts), len(self) - 1)
-        found = np.where(self.hashes[at] == firsts, at, -1)
-        rows = np.repeat(found, np.diff(np.append(starts, len(users))))
-        return self.column(name).gather(rows)
+        return self.column(name).gather(positions_in(self.hashes, users))
 
     def _values(self, name: str) -> list[Value]:
         # `$created` and `$last_seen` read as /engage shows them (api/engage.py).

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trackway.storage.identity_edges import MergeEdge
-from trackway.storage.sharding import user_hash
+from trackway.storage.sharding import positions_in, user_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +52,12 @@ class IdentityMap:
 def resolve_hashes(
     hashes: npt.NDArray[np.int64], identity: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 ) -> npt.NDArray[np.int64]:
-    """Each user hash replaced by its canonical user's hash. Rows come in runs of one user
-    (a shard's order), so each run is looked up once."""
+    """Each user hash replaced by its canonical user's hash."""
     sources, targets = identity
-    if len(sources) == 0 or len(hashes) == 0:
+    if len(sources) == 0:
         return hashes
-    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
-    firsts = hashes[starts]
-    at = np.minimum(np.searchsorted(sources, firsts), len(sources) - 1)
-    resolved = np.where(sources[at] == firsts, targets[at], firsts)
-    return np.repeat(resolved, np.diff(np.append(starts, len(hashes))))
+    at = positions_in(sources, hashes)
+    return np.where(at >= 0, targets[at], hashes)
 
 
 # Original ID merge: an `$identify` merges only an anonymous id of this shape (a UUID, as the

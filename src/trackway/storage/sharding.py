@@ -23,3 +23,17 @@ def user_hash(distinct_id: str) -> int:
 
 def shard_of(hashes: npt.NDArray[np.int64], shards: int) -> npt.NDArray[np.int16]:
     return (hashes.view(np.uint64) % np.uint64(shards)).astype(np.int16)
+
+
+def positions_in(
+    keys: npt.NDArray[np.int64], hashes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Where each of ``hashes`` sits in the sorted ``keys`` (-1: not there). A shard's rows
+    come in runs of one user, so each run is looked up once and the answer repeated."""
+    if len(keys) == 0 or len(hashes) == 0:
+        return np.full(len(hashes), -1, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    firsts = hashes[starts]
+    at = np.minimum(np.searchsorted(keys, firsts), len(keys) - 1)
+    found = np.where(keys[at] == firsts, at, -1).astype(np.int64)
+    return np.repeat(found, np.diff(np.append(starts, len(hashes))))
