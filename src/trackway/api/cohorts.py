@@ -17,7 +17,6 @@ from typing import Any
 
 import msgspec
 import numpy as np
-import numpy.typing as npt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -33,8 +32,8 @@ from trackway.query.context import ReportContext
 from trackway.query.profiles import ProfileTable
 from trackway.query.timebuckets import zone
 from trackway.storage.profiles import GROUP_SEPARATOR
+from trackway.types import I64
 
-I64 = npt.NDArray[np.int64]
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
 _CSV_BATCH = 1000

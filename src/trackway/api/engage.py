@@ -9,7 +9,6 @@ from typing import Any
 
 import msgspec
 import numpy as np
-import numpy.typing as npt
 import orjson
 
 from trackway.api import params as p
@@ -26,9 +25,9 @@ from trackway.query.profiles import ProfileTable
 from trackway.storage.profile_ops import Profile
 from trackway.storage.profiles import GROUP_SEPARATOR
 from trackway.storage.sharding import user_hash
+from trackway.types import I64
 
 PAGE_SIZE = 1000
-I64 = npt.NDArray[np.int64]
 # Keys of Mixpanel's own behaviors objects, which trackway does not read.
 _MIXPANEL_BEHAVIORS = ("event_selectors", "window", "dataset", "name", "filtering")
 

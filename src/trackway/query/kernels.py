@@ -12,9 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
+from trackway.types import F64, I32, I64
 
 
 @njit(nogil=True, cache=True)

@@ -12,14 +12,14 @@ import pyarrow as pa
 
 from trackway.errors import PayloadError
 from trackway.query import kernels
-from trackway.query.expr import Compiled, Tag
+from trackway.query.expr import Compiled, Tag, segment_keys
 from trackway.query.pool import POOL
 from trackway.query.segments import numbers_of, unify
 from trackway.query.shard_view import PreparedShard, ShardView
 from trackway.query.spec import UNIQUE_MEASURES, InsightsSpec, Metric
 from trackway.query.timebuckets import Buckets
+from trackway.types import F64
 
-F64 = npt.NDArray[np.float64]
 QUANTILES = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
 DISTRIBUTION_EDGES = (1, 2, 3, 4, 5, 6, 11, 21, 51, 101)
 WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
@@ -31,7 +31,7 @@ def values_of(metric: Metric, value: Compiled | None, view: ShardView) -> Any:
         return None
     vector = value.evaluate(view, view.rows)
     if metric.measure == "distinct":
-        codes, labels = vector.to_segment_keys()
+        codes, labels = segment_keys(vector)
         # A missing property or a null is no value to count.
         absent = vector.has(Tag.UNDEFINED) | vector.has(Tag.NULL)
         return np.where(absent, -1, codes).astype(np.int32), labels

@@ -14,8 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trackway.query.expr import UNDEFINED_LABEL, Vector
+from trackway.query.expr import UNDEFINED_LABEL, Vector, segment_keys
 from trackway.query.spec import Breakdown
+from trackway.types import I32
 
 
 def numbers_of(vector: Vector) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
@@ -28,7 +29,6 @@ def numbers_of(vector: Vector) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.fl
 
 SEPARATOR = "\x1f"
 OTHER = "$other"
-I32 = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def local_segments(vectors: list[Vector], breakdowns: list[Breakdown], rows: int
 
 def _codes(vector: Vector, breakdown: Breakdown) -> LocalSegments:
     if breakdown.buckets is None:
-        codes, labels = vector.to_segment_keys()
+        codes, labels = segment_keys(vector)
         return LocalSegments(np.asarray(codes, np.int32), pa.array(labels, pa.string()))
     valid, numbers = numbers_of(vector)
     edges = breakdown.buckets if breakdown.buckets != "auto" else auto_edges(numbers[valid])

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from trackway.query.context import ReportContext
-from trackway.query.expr import ExpressionError, Vector
+from trackway.query.expr import ExpressionError, Vector, property_vector
 from trackway.query.segments import LocalSegments
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import parse_property_column
@@ -77,7 +77,7 @@ class ShardView:
                     typed[_KIND_ARGUMENT[parsed[1]]] = self.scan.columns[column]
             vector = self._vectors[name] = self.cached(
                 ("vector", name),
-                lambda: Vector.from_arrow_columns(self.rows, **typed),
+                lambda: property_vector(self.rows, **typed),
                 vector_bytes,
             )
         return vector

@@ -10,7 +10,13 @@ import orjson
 import pyarrow as pa
 
 from tests.query.expr.reference import Row
-from trackway.query.expr import ExpressionError, JsonObject, Vector, compile_expression
+from trackway.query.expr import (
+    ExpressionError,
+    JsonObject,
+    Vector,
+    compile_expression,
+    property_vector,
+)
 from trackway.query.expr.values import UNDEFINED
 from trackway.storage.columns import value_kind
 
@@ -63,7 +69,7 @@ class Batch:
     def property(self, name: str) -> Vector:
         values = [row.properties.get(name, UNDEFINED) for row in self.rows]
         columns = typed_columns(values, encode=self.encode, chunks=self.chunks)
-        return Vector.from_arrow_columns(len(self.rows), **columns)
+        return property_vector(len(self.rows), **columns)
 
     def time(self) -> Vector:
         return Vector.from_times(np.array([row.time_ms for row in self.rows], np.int64))

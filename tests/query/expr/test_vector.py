@@ -12,13 +12,21 @@ from hypothesis import strategies as st
 
 from tests.query.expr.reference import same as same_values
 from tests.query.expr.strategies import anything
-from trackway.query.expr import UNDEFINED, JsonObject, Tag, Timestamp, Vector, segment_keys
+from trackway.query.expr import (
+    UNDEFINED,
+    JsonObject,
+    Tag,
+    Timestamp,
+    Vector,
+    property_vector,
+    segment_keys,
+)
 
 U = UNDEFINED
 
 
 def test_a_row_takes_its_value_from_whichever_typed_column_holds_it() -> None:
-    vector = Vector.from_arrow_columns(
+    vector = property_vector(
         6,
         string=pa.array(["a", None, None, None, None, None]).dictionary_encode(),
         integer=pa.array([None, 2**62, None, None, None, None], pa.int64()),
@@ -40,18 +48,18 @@ def test_a_row_takes_its_value_from_whichever_typed_column_holds_it() -> None:
     ],
 )
 def test_json_cells(text: str, value: Any) -> None:
-    vector = Vector.from_arrow_columns(2, json=pa.array([text, None]))
+    vector = property_vector(2, json=pa.array([text, None]))
     assert vector.to_pylist() == [value, U]
 
 
 def test_all_null_columns_and_no_columns_are_undefined() -> None:
-    assert Vector.from_arrow_columns(2).to_pylist() == [U, U]
+    assert property_vector(2).to_pylist() == [U, U]
     nulls = pa.array([None, None], pa.float64())
-    assert Vector.from_arrow_columns(2, floating=nulls).to_pylist() == [U, U]
+    assert property_vector(2, floating=nulls).to_pylist() == [U, U]
 
 
 def test_non_finite_floats_are_undefined() -> None:
-    vector = Vector.from_arrow_columns(3, floating=pa.array([float("nan"), float("inf"), 1.0]))
+    vector = property_vector(3, floating=pa.array([float("nan"), float("inf"), 1.0]))
     assert vector.to_pylist() == [U, U, 1.0]
 
 
@@ -66,15 +74,15 @@ def test_sliced_and_chunked_columns_keep_their_rows() -> None:
     expected_strings = ["x", "w", "x", None, "y", "z", None, "x", "w"]
     expected_numbers = [6, 7, 1, None, 3, None, 5, 6, 7]
     for column in (strings, chunked):
-        vector = Vector.from_arrow_columns(9, string=column)
+        vector = property_vector(9, string=column)
         assert vector.to_pylist() == [U if s is None else s for s in expected_strings]
-    vector = Vector.from_arrow_columns(9, integer=numbers)
+    vector = property_vector(9, integer=numbers)
     assert vector.to_pylist() == [U if v is None else v for v in expected_numbers]
 
 
 def test_a_column_of_the_wrong_length_is_refused() -> None:
     with pytest.raises(ValueError, match="Expected a column of 3 rows, got 2"):
-        Vector.from_arrow_columns(3, floating=pa.array([1.0, 2.0]))
+        property_vector(3, floating=pa.array([1.0, 2.0]))
 
 
 def test_strings_from_python_or_arrow() -> None:
@@ -127,7 +135,7 @@ def test_segment_keys_label_each_value_by_its_text() -> None:
 
 def test_segment_keys_skip_texts_no_row_uses() -> None:
     column = pa.DictionaryArray.from_arrays(pa.array([1, 1]), pa.array(["unused", "used"]))
-    codes, labels = Vector.from_arrow_columns(2, string=column).to_segment_keys()
+    codes, labels = segment_keys(property_vector(2, string=column))
     assert (codes.tolist(), labels) == ([0, 0], ["used"])
 
 

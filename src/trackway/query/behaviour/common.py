@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
@@ -28,11 +27,8 @@ from trackway.query.segments import (
 from trackway.query.shard_view import ShardView
 from trackway.query.spec import Breakdown, Metric
 from trackway.storage.scan import EventReader, TimeRange, property_columns
+from trackway.types import BOOL, I32, I64, U64
 
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
-U64 = npt.NDArray[np.uint64]
-BOOL = npt.NDArray[np.bool_]
 # The earliest time a report that needs all history scans from.
 ALL_HISTORY_MS = -(2**62)
 

@@ -10,12 +10,10 @@ ever built.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
-BOOL = npt.NDArray[np.bool_]
+from trackway.types import BOOL, I32, I64
+
 NONE = -1  # no event at this step
 
 

@@ -32,9 +32,8 @@ from trackway.query.segments import OTHER, SEPARATOR, unify
 from trackway.query.shard_view import ShardView
 from trackway.query.timebuckets import day_range, zone
 from trackway.storage.scan import EventReader
+from trackway.types import I32, I64
 
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
 END = "$end"
 MAX_WINDOW = Length(366, "day")
 

@@ -10,12 +10,13 @@ import numpy as np
 from trackway.errors import PayloadError
 from trackway.projects import Project
 from trackway.query.behaviour.common import match_mask, maybe_compile, parallel, scan_views
-from trackway.query.behaviour.period_kernels import I32, frequency_counts
+from trackway.query.behaviour.period_kernels import frequency_counts
 from trackway.query.behaviour.periods import check_dates
 from trackway.query.behaviour.spec import FrequencySpec, Step
 from trackway.query.shard_view import ShardView
 from trackway.query.timebuckets import buckets, day_range, zone
 from trackway.storage.scan import EventReader
+from trackway.types import I32
 
 _FINENESS = {"hour": 0, "day": 1, "week": 2, "month": 3}
 

@@ -9,12 +9,9 @@ Times are the grace-adjusted times. One record comes out per counted attempt.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
-U64 = npt.NDArray[np.uint64]
+from trackway.types import I32, I64, U64
 
 LOOSE, STRICT, ANY = 0, 1, 2
 UNIQUES, FIRST, TOTALS, SESSIONS = 0, 1, 2, 3

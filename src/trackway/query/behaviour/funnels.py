@@ -30,14 +30,14 @@ from trackway.query.behaviour.common import (
     used_rows,
 )
 from trackway.query.behaviour.spec import MAX_STEPS, UNIT_MS, FunnelSpec, Length, Step
-from trackway.query.expr import Compiled, Tag, compile_expression
+from trackway.query.expr import Compiled, Tag, compile_expression, segment_keys
 from trackway.query.segments import OTHER, SEPARATOR, LocalSegments, auto_edges, unify
 from trackway.query.shard_view import ShardView
 from trackway.query.spec import Metric
 from trackway.query.timebuckets import buckets, day_range, zone
 from trackway.storage.scan import EventReader
+from trackway.types import I64
 
-I64 = npt.NDArray[np.int64]
 MODES = {"loose": fk.LOOSE, "strict": fk.STRICT, "any": fk.ANY}
 COUNTING = {"uniques": fk.UNIQUES, "first": fk.FIRST, "totals": fk.TOTALS, "sessions": fk.SESSIONS}
 MAX_WINDOW = Length(366, "day")
@@ -257,7 +257,7 @@ def _hold_keys(view: ShardView, hold: list[Compiled]) -> I64:
     key = np.zeros(view.rows if hold else 0, np.int64)
     for expression in hold:
         vector = expression.evaluate(view, view.rows)
-        codes, labels = vector.to_segment_keys()
+        codes, labels = segment_keys(vector)
         kind = np.minimum(np.asarray(np.broadcast_to(vector.tags, view.rows), np.int64), Tag.FLOAT)
         key = (key * (len(labels) + 1) + np.asarray(codes, np.int64) + 1) * (Tag.FLOAT + 1) + kind
         _, inverse = np.unique(key, return_inverse=True)

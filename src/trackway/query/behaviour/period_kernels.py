@@ -10,13 +10,10 @@ search runs only when a row leaves the previous row's period.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
-BOOL = npt.NDArray[np.bool_]
+from trackway.types import BOOL, F64, I32, I64
+
 # Rows of the lifecycle counts.
 NEW, RETURNING, RESURRECTING, DORMANT = 0, 1, 2, 3
 

@@ -16,7 +16,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from trackway.query.behaviour.common import event_mask
 from trackway.query.cohorts.spec import Did, DidSpec
@@ -24,8 +23,8 @@ from trackway.query.context import ReportContext
 from trackway.query.shard_view import ShardView
 from trackway.query.timebuckets import day_range, zone
 from trackway.storage.scan import TimeRange, property_columns
+from trackway.types import I64
 
-I64 = npt.NDArray[np.int64]
 ALL_HISTORY_MS = -(2**62)
 ALL_FUTURE_MS = 2**62
 

@@ -16,7 +16,6 @@ import time
 from functools import reduce
 
 import numpy as np
-import numpy.typing as npt
 
 from trackway.errors import PayloadError
 from trackway.query.cohorts.did import did_counts, event_users
@@ -38,8 +37,7 @@ from trackway.query.context import ReportContext
 from trackway.query.expr import ExpressionError
 from trackway.query.profiles import ProfileTable
 from trackway.storage.sharding import user_hash
-
-I64 = npt.NDArray[np.int64]
+from trackway.types import I64
 
 
 class CohortMembers:

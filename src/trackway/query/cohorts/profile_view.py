@@ -15,8 +15,7 @@ import numpy.typing as npt
 
 from trackway.query.expr import Compiled, ExpressionError, Vector
 from trackway.query.profiles import ProfileTable
-
-I64 = npt.NDArray[np.int64]
+from trackway.types import I64
 
 
 class ProfileView:

@@ -11,14 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import orjson
 
 from trackway.query.context import ReportContext
 from trackway.query.expr import UNDEFINED, JsonObject, Timestamp
 from trackway.query.profiles import ProfileTable
-
-I64 = npt.NDArray[np.int64]
+from trackway.types import I64
 
 
 def unit_ids(context: ReportContext, hashes: I64, profiles: ProfileTable) -> list[str]:

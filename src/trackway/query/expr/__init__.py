@@ -5,9 +5,10 @@
 per row), ``filter_mask`` the rows a `where` keeps. See docs/expressions.md.
 """
 
+from trackway.query.expr.columns import property_vector
 from trackway.query.expr.compile import Compiled, Resolver, compile_expression
 from trackway.query.expr.errors import ExpressionError
-from trackway.query.expr.segments import UNDEFINED_LABEL, segment_keys
+from trackway.query.expr.segment_keys import UNDEFINED_LABEL, segment_keys
 from trackway.query.expr.values import UNDEFINED, JsonObject, Timestamp
 from trackway.query.expr.vector import Tag, Vector
 
@@ -22,5 +23,6 @@ __all__ = [
     "Timestamp",
     "Vector",
     "compile_expression",
+    "property_vector",
     "segment_keys",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 
 from trackway.query.expr import strings
 from trackway.query.expr.compare import never
-from trackway.query.expr.segments import segment_keys
+from trackway.query.expr.segment_keys import segment_keys
 from trackway.query.expr.values import (
     MAX_MS,
     MIN_MS,

@@ -19,9 +19,16 @@ from trackway.query.expr.vector import Tag, Vector
 
 
 def property_vector(
-    n: int, string: Any, integer: Any, floating: Any, boolean: Any, json: Any
+    n: int,
+    *,
+    string: Any = None,
+    integer: Any = None,
+    floating: Any = None,
+    boolean: Any = None,
+    json: Any = None,
 ) -> Vector:
-    """The first non-null of the columns per row, in the order of the arguments."""
+    """One property stored as up to five typed columns (``ps_ pi_ pf_ pb_ pj_``): a row takes
+    the first non-null column in the order of the arguments; a row null in all is undefined."""
     makers = [(string, _strings), (integer, _integers), (floating, _floats)]
     makers += [(boolean, _booleans), (json, _json)]
     parts: list[Vector] = []

@@ -167,24 +167,6 @@ class Vector:
             wide=_wide(ints[tags == Tag.INT]),
         )
 
-    @staticmethod
-    def from_arrow_columns(
-        n: int,
-        *,
-        string: Any = None,
-        integer: Any = None,
-        floating: Any = None,
-        boolean: Any = None,
-        json: Any = None,
-    ) -> Vector:
-        """One property stored as up to five typed columns (``ps_ pi_ pf_ pb_ pj_``).
-
-        A row takes the first non-null column in that order; a row null in all is undefined.
-        """
-        from trackway.query.expr.columns import property_vector  # noqa: PLC0415 - cycle
-
-        return property_vector(n, string, integer, floating, boolean, json)
-
     # -- reshaping -----------------------------------------------------------------------
 
     def broadcast(self, n: int) -> Vector:
@@ -278,12 +260,6 @@ class Vector:
 
     def to_pylist(self) -> list[Value]:
         return [self.value_at(row) for row in range(len(self))]
-
-    def to_segment_keys(self) -> tuple[npt.NDArray[np.int32], list[str]]:
-        """(codes, labels) for a breakdown: labels sorted and unique, one code per row."""
-        from trackway.query.expr.segments import segment_keys  # noqa: PLC0415 - cycle
-
-        return segment_keys(self)
 
 
 def text_array(texts: list[str]) -> Texts:
