@@ -1,7 +1,8 @@
-"""Layers import one way: ingest -> log; storage -> log; query -> storage; api -> query.
+"""Layers import one way (docs/architecture.md draws these arrows), and no module imports
+itself back through others.
 
-Reads every import statement in the package (TYPE_CHECKING ones too) and fails on an arrow
-pointing the wrong way.
+Reads every import statement in the package, those inside functions and ``TYPE_CHECKING``
+blocks too: a function-local import hides a cycle from Python at start-up, not from here.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ ALLOWED: dict[str, set[str]] = {
     "log": set(),
     "ingest": {"log"},
     "storage": {"log"},
-    "query": {"storage", "log"},
-    "api": {"query", "storage", "log"},
-    "cluster": {"query", "storage", "log"},
+    "saved": {"storage"},
+    "query": {"storage", "saved"},
+    "services": {"query", "saved", "storage"},
+    "api": {"services", "query", "saved"},
     "web": set(),
 }
 # Shared foundations any layer may import; they import no layer themselves.
@@ -28,52 +30,60 @@ CORE = {"errors", "settings", "projects", "types", "files"}
 ROOTS = {"cli", "server", "datagen", "__init__"}
 
 
-def _unit(module: str) -> str | None:
-    parts = module.split(".")
-    if parts[0] != "trackway" or len(parts) == 1:
-        return None
-    return parts[1]
-
-
-def _imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        else:
-            continue
-        found.update(unit for unit in map(_unit, names) if unit is not None)
+def _modules() -> dict[str, Path]:
+    """Every module of the package by dotted name (a package by its own name)."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
     return found
 
 
-def _modules() -> list[tuple[str, Path]]:
-    out = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(PACKAGE)
-        unit = relative.parts[0].removesuffix(".py")
-        out.append((unit, path))
-    return out
+MODULES = _modules()
 
 
-@pytest.mark.parametrize(
-    ("unit", "path"),
-    _modules(),
-    ids=lambda v: str(v.relative_to(PACKAGE)) if isinstance(v, Path) else v,
-)
-def test_imports_point_one_way(unit: str, path: Path) -> None:
-    imported = _imports(path) - {unit}
+def _imported(module: str, tree: ast.AST) -> set[str]:
+    """The package's modules ``module`` imports: ``from a.b import c`` counts as a.b and, when
+    c is a module, a.b.c. Its own packages (which Python has already begun) do not count."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        else:
+            continue
+        found.update(
+            t for t in targets if t in MODULES and t != module and not module.startswith(t + ".")
+        )
+    return found
+
+
+GRAPH = {
+    name: _imported(name, ast.parse(path.read_text(), str(path))) for name, path in MODULES.items()
+}
+
+
+def _unit(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_point_one_way(module: str) -> None:
+    unit = _unit(module)
+    imported = {_unit(m) for m in GRAPH[module]} - {unit}
     if unit in ROOTS:
         return
-    assert not imported & ROOTS, f"{path.name} imports a composition root: {imported & ROOTS}"
+    assert not imported & ROOTS, f"{module} imports a composition root: {imported & ROOTS}"
     if unit in CORE:
         layers = imported - CORE
-        assert not layers, f"core module {path.name} imports layers {layers}"
+        assert not layers, f"core module {module} imports layers {layers}"
         return
     assert unit in ALLOWED, f"{unit} is neither a layer nor a core module; add it to ALLOWED"
     wrong = imported - CORE - ALLOWED[unit]
-    assert not wrong, f"{path.relative_to(PACKAGE)} ({unit}) imports {sorted(wrong)}"
+    assert not wrong, f"{module} ({unit}) imports {sorted(wrong)}"
 
 
 def test_every_layer_folder_exists() -> None:
@@ -81,7 +91,60 @@ def test_every_layer_folder_exists() -> None:
         assert (PACKAGE / layer / "__init__.py").is_file(), layer
 
 
-def test_the_check_catches_a_wrong_arrow(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text("from trackway.api import app\nimport trackway.query.plan\n")
-    assert _imports(bad) == {"api", "query"}
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            following = next(edges, None)
+            if following is not None:
+                if following not in index:
+                    index[following] = low[following] = len(index)
+                    stack.append(following)
+                    on_stack.add(following)
+                    work.append((following, iter(sorted(graph[following]))))
+                elif following in on_stack:
+                    low[node] = min(low[node], index[following])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_module_imports_itself_back() -> None:
+    assert cycles(GRAPH) == []
+
+
+def test_the_checks_catch_a_wrong_arrow_and_a_cycle() -> None:
+    tree = ast.parse("from trackway.api import app\nimport trackway.query.reports\n")
+    assert _imported("trackway.storage.scan", tree) == {
+        "trackway.api.app",
+        "trackway.api",
+        "trackway.query.reports",
+    }
+    local = ast.parse("def f():\n    from trackway.query import frame\n")
+    assert _imported("trackway.query.context", local) == {"trackway.query.frame"}
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []

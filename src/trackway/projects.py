@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 import msgspec
 
 from trackway.errors import UserError
-from trackway.files import atomic_write, exclusive_lock
+from trackway.files import JsonFile
 
 CATALOG_FILE = "projects.json"
 _K = TypeVar("_K", int, str)
@@ -54,15 +54,11 @@ class _Catalog(msgspec.Struct):
     service_accounts: list[ServiceAccount] = []
 
 
-_decoder = msgspec.json.Decoder(_Catalog)
-
-
 class ProjectCatalog:
     """Reads and writes the project list of one data directory."""
 
     def __init__(self, data_dir: Path) -> None:
-        self._path = data_dir / CATALOG_FILE
-        self._mtime_ns = -1
+        self._file = JsonFile(data_dir / CATALOG_FILE, _Catalog, pretty=True)
         self._by_id: dict[int, Project] = {}
         self._by_token: dict[str, Project] = {}
         self._by_secret: dict[str, Project] = {}
@@ -73,9 +69,8 @@ class ProjectCatalog:
             raise UserError("Expected a non-empty project name")
         if id_merge not in ID_MERGE_MODES:
             raise UserError(f"Expected `id_merge` to be one of {ID_MERGE_MODES}, got {id_merge!r}")
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with exclusive_lock(self._path.with_suffix(".lock")):
-            catalog = self._read()
+
+        def add(catalog: _Catalog) -> Project:
             project = Project(
                 id=max((p.id for p in catalog.projects), default=0) + 1,
                 name=name,
@@ -85,12 +80,13 @@ class ProjectCatalog:
                 id_merge=id_merge,
             )
             catalog.projects.append(project)
-            atomic_write(self._path, msgspec.json.format(msgspec.json.encode(catalog)))
-        return project
+            return project
+
+        return self._file.update(add)
 
     def create_service_account(self, name: str, project_ids: list[int]) -> ServiceAccount:
-        with exclusive_lock(self._path.with_suffix(".lock")):
-            catalog = self._read()
+
+        def add(catalog: _Catalog) -> ServiceAccount:
             known = {p.id for p in catalog.projects}
             unknown = sorted(set(project_ids) - known)
             if unknown or not project_ids:
@@ -102,8 +98,9 @@ class ProjectCatalog:
                 created_ms=int(time.time() * 1000),
             )
             catalog.service_accounts.append(account)
-            atomic_write(self._path, msgspec.json.format(msgspec.json.encode(catalog)))
-        return account
+            return account
+
+        return self._file.update(add)
 
     def authenticate(self, user: str, password: str, project_id: str | None) -> Project | None:
         """The project that HTTP Basic credentials open: a service account's ``user:secret``
@@ -146,17 +143,12 @@ class ProjectCatalog:
 
     def _refresh(self) -> bool:
         """Reload when the file changed; a stat per miss keeps lookups cheap on the hot path."""
-        try:
-            mtime_ns = self._path.stat().st_mtime_ns
-        except FileNotFoundError:
+        catalog = self._file.changed()
+        if catalog is None:
             return False
-        if mtime_ns == self._mtime_ns:
-            return False
-        catalog = self._read()
         projects = catalog.projects
         self._accounts.clear()
         self._accounts.update({a.username: a for a in catalog.service_accounts})
-        self._mtime_ns = mtime_ns
         # In place: lookups hold a reference to the index they search.
         for index, key in (
             (self._by_id, "id"),
@@ -166,12 +158,6 @@ class ProjectCatalog:
             index.clear()
             index.update({getattr(p, key): p for p in projects})
         return True
-
-    def _read(self) -> _Catalog:
-        try:
-            return _decoder.decode(self._path.read_bytes())
-        except FileNotFoundError:
-            return _Catalog()
 
 
 def basic_credentials(authorization: str) -> tuple[str, str] | None:

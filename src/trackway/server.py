@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from trackway.api.app import create_api
-from trackway.api.context import ApiContext
 from trackway.errors import NotFoundError, error_body
 from trackway.ingest.app import IngestApp
 from trackway.log import DurableAppender, LogWriter, claim_writer_dir
 from trackway.projects import ProjectCatalog
+from trackway.services.context import Services
 from trackway.settings import Settings
 from trackway.types import Receive, Scope, Send
 from trackway.web.app import WebApp
@@ -34,7 +34,7 @@ class Server:
         self._appender: DurableAppender | None = None
         self._resources = ExitStack()
         self.ingest = IngestApp(self.catalog, settings, self._append)
-        self.api = create_api(ApiContext.open(data_dir, settings, self.catalog))
+        self.api = create_api(Services.open(data_dir, settings, self.catalog))
         self.web = WebApp()
 
     async def _append(self, payload: bytes) -> int:

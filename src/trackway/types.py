@@ -14,6 +14,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+# [start, end) in UTC milliseconds.
+TimeRange = tuple[int, int]
+
 # One-dimensional columns (and the odd 2-D grid) by element type.
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]

@@ -18,12 +18,9 @@ import pytest
 
 from tests.api.client import Answer, call
 from tests.live_server import LiveServer, make_project, running_server
+from tests.query.answers import answer, answer_json
 from tests.query.store import event, store
-from trackway.api.behaviour import REPORTS, decode_spec
 from trackway.projects import Project
-from trackway.query.behaviour.frequency import run_frequency
-from trackway.query.behaviour.funnels import run_funnel
-from trackway.query.behaviour.retention import run_retention
 from trackway.query.behaviour.spec import (
     FrequencySpec,
     FunnelSpec,
@@ -31,7 +28,8 @@ from trackway.query.behaviour.spec import (
     RetentionSpec,
     Step,
 )
-from trackway.query.spec import Breakdown
+from trackway.query.insights.spec import Breakdown
+from trackway.query.reports import REPORTS
 from trackway.storage.scan import EventReader
 
 pytestmark = pytest.mark.slow
@@ -186,8 +184,7 @@ def test_native_report_is_the_engine_result(
 ) -> None:
     server, project, _ = served
     body = ok(native(server, project, "POST", f"/{kind}", spec))
-    report = REPORTS[kind]
-    expected = report.run(reader(server), project, decode_spec(report, json.dumps(spec).encode()))
+    expected = answer_json(reader(server), project, kind, spec)
     assert body == plain(expected)
 
 
@@ -273,7 +270,7 @@ def expected_funnels(
             breakdowns=[Breakdown(expression=on)] if on else [],
             limit=255,
         )
-        result = run_funnel(reader(server), project, run)
+        result = answer(reader(server), project, run)
         if on:
             data[label] = {
                 row["segment"][0]: mixpanel_funnel(
@@ -603,7 +600,7 @@ def test_retention(
     server, project, _ = served
     body = ok(get(server, project, f"{prefix}/retention", **DATES, **params))
     spec = RetentionSpec(from_date=D(DATES["from_date"]), to_date=D(DATES["to_date"]), **fields)
-    result = run_retention(reader(server), project, spec)
+    result = answer(reader(server), project, spec)
     expected = {c["cohort"]: {"counts": c["counts"], "first": c["size"]} for c in result["cohorts"]}
     assert body == plain(expected)
     assert sum(c["first"] for c in body.values()) > 0
@@ -627,7 +624,7 @@ def test_retention_addiction(
     server, project, _ = served
     body = ok(get(server, project, "/api/2.0/retention/addiction", **DATES, **params))
     spec = FrequencySpec(from_date=D(DATES["from_date"]), to_date=D(DATES["to_date"]), **fields)
-    result = run_frequency(reader(server), project, spec)
+    result = answer(reader(server), project, spec)
     assert body == {"data": dict(zip(result["buckets"], result["at_least"], strict=True))}
     assert any(any(row) for row in body["data"].values())
 

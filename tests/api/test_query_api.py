@@ -1,5 +1,5 @@
 """The query API through a live `trackway serve`: Mixpanel's segmentation and event shapes
-(docs/api.md, the Mixpanel query contract) with the numbers `run_insights`
+(docs/api.md, the Mixpanel query contract) with the numbers `answer`
 gives, under /api/2.0 and /api/query; native Insights; errors; export's `where`; the OpenAPI
 document against the routes; and `trackway query` against the API."""
 
@@ -25,13 +25,12 @@ from starlette.routing import Route
 
 from tests.api.client import Answer, call, track
 from tests.live_server import LiveServer, make_project, running_server
+from tests.query.answers import answer, answer_json
 from tests.query.store import event, store
 from trackway.api.app import create_api
-from trackway.api.context import ApiContext
-from trackway.api.insights import decode_spec
 from trackway.projects import Project, ProjectCatalog
-from trackway.query.insights import run_insights
-from trackway.query.spec import Breakdown, InsightsSpec, Metric
+from trackway.query.insights.spec import Breakdown, InsightsSpec, Metric
+from trackway.services.context import Services
 from trackway.settings import Settings
 from trackway.storage.scan import EventReader
 
@@ -126,7 +125,7 @@ def ok(answer: Answer) -> Any:
 
 def insights(server: LiveServer, project: Project, **fields: Any) -> dict[str, Any]:
     spec = InsightsSpec(from_date=YESTERDAY, to_date=TODAY, **fields)
-    return run_insights(EventReader(server.data_dir, 1 << 28), project, spec)
+    return answer(EventReader(server.data_dir, 1 << 28), project, spec)
 
 
 def shaped(result: dict[str, Any], key: Any) -> dict[str, Any]:
@@ -411,13 +410,11 @@ def test_native_insights(served: tuple[LiveServer, Project, Project]) -> None:
         "breakdowns": [{"property": "browser"}],
         "limit": 2,
     }
-    answer = send(
+    response = send(
         server, project, "POST", f"/api/v1/projects/{project.id}/insights", body=json.dumps(spec)
     )
-    expected = run_insights(
-        EventReader(server.data_dir, 1 << 28), project, decode_spec(json.dumps(spec).encode())
-    )
-    assert ok(answer) == json.loads(json.dumps(expected))
+    expected = answer_json(EventReader(server.data_dir, 1 << 28), project, "insights", spec)
+    assert ok(response) == json.loads(json.dumps(expected))
 
 
 ERROR_SHAPE = {"code", "error", "status", "error_code"}
@@ -536,8 +533,8 @@ def test_openapi_describes_every_route(
     server, _, _ = served
     document = ok(call(server.port, "GET", "/api/v1/openapi.json"))
     assert document["openapi"].startswith("3.1")
-    context = ApiContext.open(tmp_path, Settings.from_env(), ProjectCatalog(tmp_path))
-    routes = [r for r in create_api(context).routes if isinstance(r, Route)]
+    services = Services.open(tmp_path, Settings.from_env(), ProjectCatalog(tmp_path))
+    routes = [r for r in create_api(services).routes if isinstance(r, Route)]
     described = {(p, m) for p, methods in document["paths"].items() for m in methods}
     served_routes = {
         (route.path.replace("{project_id:int}", "{project_id}"), method.lower())

@@ -362,9 +362,7 @@ def test_saved_reports_file_is_the_projects(served: tuple[LiveServer, Project, P
             {"name": "On disk", "kind": "retention", "state": {"a": 1}},
         )
     )
-    saved = json.loads(
-        (server.data_dir / "projects" / str(project.id) / "reports.json").read_bytes()
-    )
+    saved = json.loads((server.data_dir / "projects" / str(project.id) / "saved.json").read_bytes())
     assert {"name": "On disk", "kind": "retention", "state": {"a": 1}}.items() <= saved["reports"][
-        -1
-    ].items()
+        "items"
+    ][-1].items()

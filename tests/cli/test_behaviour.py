@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from tests.query.answers import answer_json
 from tests.query.store import event, new_project, reader, store
-from trackway.api.behaviour import REPORTS, decode_spec
 from trackway.cli import main
-from trackway.cli.behaviour import length
+from trackway.cli.reports import length
 from trackway.errors import PayloadError
 from trackway.projects import Project
 
@@ -54,9 +54,7 @@ def run(
 
 def engine(stored: tuple[Path, Project], kind: str, spec: dict[str, Any]) -> Any:
     data_dir, project = stored
-    report = REPORTS[kind]
-    result = report.run(reader(data_dir), project, decode_spec(report, json.dumps(spec).encode()))
-    return json.loads(json.dumps(result))
+    return answer_json(reader(data_dir), project, kind, spec)
 
 
 CASES = [

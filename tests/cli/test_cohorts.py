@@ -74,7 +74,11 @@ def test_create_show_update_list_delete(
     assert out == f"1\tBuyers\t{len(buyers)}\n"
     lines = run(stored, capsys, "cohort", "list", "--json")[1].splitlines()
     (listed,) = [json.loads(line) for line in lines]
-    assert (listed["id"], listed["count"], listed["description"]) == (1, len(buyers), "two buys")
+    assert (listed["cohort_id"], listed["count"], listed["description"]) == (
+        1,
+        len(buyers),
+        "two buys",
+    )
     assert json_run(stored, capsys, "cohort", "delete", "1") == {"cohort_id": 1, "deleted": True}
     code, _, err = run(stored, capsys, "cohort", "show", "1")
     assert code == 2 and "saved cohort of this project, got 1" in err

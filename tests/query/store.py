@@ -9,6 +9,10 @@ from typing import Any
 
 from trackway.log import DurableAppender, LogRecord, LogWriter, claim_writer_dir, encode_record
 from trackway.projects import Project, ProjectCatalog
+from trackway.query.cohorts.spec import CohortDefinition
+from trackway.saved.objects import SavedCohort
+from trackway.services import cohorts
+from trackway.services.context import Services
 from trackway.storage.columns import events_to_table
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
@@ -70,3 +74,26 @@ def store(data_dir: Path, project: Project, batches: list[list[Event]], tail: li
 
 def reader(data_dir: Path) -> EventReader:
     return EventReader(data_dir, 1 << 28)
+
+
+class SavedCohorts:
+    """A project's saved cohorts, saved as the API saves them (checked among each other)."""
+
+    def __init__(self, data_dir: Path, project: Project) -> None:
+        self.services = Services.open(data_dir)
+        self.project = project
+
+    def add(self, definition: CohortDefinition, now_ms: int) -> SavedCohort:
+        return cohorts.add_cohort(self.services, self.project, definition, now_ms)
+
+    def replace(self, cohort_id: int, definition: CohortDefinition, now_ms: int) -> SavedCohort:
+        return cohorts.replace_cohort(self.services, self.project, cohort_id, definition, now_ms)
+
+    def remove(self, cohort_id: int) -> None:
+        cohorts.remove_cohort(self.services, self.project, cohort_id)
+
+    def get(self, cohort_id: int) -> SavedCohort:
+        return cohorts.cohort(self.services, self.project, cohort_id)
+
+    def all(self) -> list[SavedCohort]:
+        return cohorts.cohorts(self.services, self.project)

@@ -25,9 +25,8 @@ import chdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.query.answers import answer
 from tests.query.store import event, new_project, reader, store
-from trackway.query.behaviour.funnels import run_funnel
-from trackway.query.behaviour.retention import run_retention
 from trackway.query.behaviour.spec import FunnelSpec, Length, RetentionSpec, Step
 
 Events = list[dict[str, Any]]
@@ -133,7 +132,7 @@ def _counts(result: dict[str, Any]) -> list[int]:
 @given(case=funnel_cases(distinct=False))
 def test_loose_funnel_matches_window_funnel(case: tuple[Events, FunnelSpec]) -> None:
     events, spec = case
-    assert _counts(_run(events, run_funnel, spec)) == funnel_levels(events, spec, "")
+    assert _counts(_run(events, answer, spec)) == funnel_levels(events, spec, "")
 
 
 @COMPARE
@@ -145,9 +144,7 @@ def test_strict_funnel_matches_window_funnel_strict_order(
     strict = FunnelSpec(
         **{**{f: getattr(spec, f) for f in spec.__struct_fields__}, "order": "strict"}
     )
-    assert _counts(_run(events, run_funnel, strict)) == funnel_levels(
-        events, strict, "strict_order"
-    )
+    assert _counts(_run(events, answer, strict)) == funnel_levels(events, strict, "strict_order")
 
 
 def retention_counts(events: Events, spec: RetentionSpec) -> dict[str, list[int]]:
@@ -184,7 +181,7 @@ def test_first_time_day_retention_matches_retention(data: st.DataObject) -> None
         periods=data.draw(st.integers(1, 3)),
         timezone=tz,
     )
-    result = _run(events, run_retention, spec)
+    result = _run(events, answer, spec)
     expected = retention_counts(events, spec)
     for cohort in result["cohorts"]:
         want = expected.get(cohort["cohort"], [0] * (spec.periods + 1))

@@ -16,14 +16,10 @@ import pytest
 
 from tests.query import behaviour_reference as oracle
 from tests.query import period_reference
+from tests.query.answers import answer
 from tests.query.store import Event, event, new_project, reader, store
-from trackway.errors import PayloadError, UserError
+from trackway.errors import UserError
 from trackway.projects import Project
-from trackway.query.behaviour.flows import run_flows
-from trackway.query.behaviour.frequency import run_frequency
-from trackway.query.behaviour.funnels import run_funnel
-from trackway.query.behaviour.lifecycle import run_lifecycle
-from trackway.query.behaviour.retention import run_retention
 from trackway.query.behaviour.spec import (
     FlowsSpec,
     FrequencySpec,
@@ -31,6 +27,7 @@ from trackway.query.behaviour.spec import (
     LifecycleSpec,
     RetentionSpec,
 )
+from trackway.query.errors import SpecError
 from trackway.storage.scan import EventReader
 
 NOV2 = date(2026, 11, 2)  # a Monday
@@ -38,11 +35,11 @@ _ids = itertools.count()
 
 Runner = Callable[[EventReader, Project, Any], dict[str, Any]]
 REPORTS: dict[str, tuple[type[msgspec.Struct], Runner, Callable[..., dict[str, Any]]]] = {
-    "funnel": (FunnelSpec, run_funnel, oracle.funnel),
-    "retention": (RetentionSpec, run_retention, period_reference.retention),
-    "flows": (FlowsSpec, run_flows, oracle.flows),
-    "frequency": (FrequencySpec, run_frequency, period_reference.frequency),
-    "lifecycle": (LifecycleSpec, run_lifecycle, period_reference.lifecycle),
+    "funnel": (FunnelSpec, answer, oracle.funnel),
+    "retention": (RetentionSpec, answer, period_reference.retention),
+    "flows": (FlowsSpec, answer, oracle.flows),
+    "frequency": (FrequencySpec, answer, period_reference.frequency),
+    "lifecycle": (LifecycleSpec, answer, period_reference.lifecycle),
 }
 
 
@@ -1178,7 +1175,7 @@ def test_invalid_spec(tmp_path: Path, kind: str, fields: dict[str, Any], message
     spec_type, run, _ = REPORTS[kind]
     spec = msgspec.convert({"from_date": NOV2, "to_date": NOV2, **fields}, spec_type)
     project = new_project(tmp_path)
-    with pytest.raises(PayloadError, match=message):
+    with pytest.raises(SpecError, match=message):
         run(reader(tmp_path), project, spec)
 
 

@@ -21,13 +21,9 @@ from hypothesis.control import current_build_context
 
 from tests.query import behaviour_reference as oracle
 from tests.query import period_reference, reference
+from tests.query.answers import answer
 from tests.query.store import event, new_project, reader, store
 from trackway.projects import Project
-from trackway.query.behaviour.flows import run_flows
-from trackway.query.behaviour.frequency import run_frequency
-from trackway.query.behaviour.funnels import run_funnel
-from trackway.query.behaviour.lifecycle import run_lifecycle
-from trackway.query.behaviour.retention import run_retention
 from trackway.query.behaviour.spec import (
     DropOffs,
     Exclusion,
@@ -39,7 +35,7 @@ from trackway.query.behaviour.spec import (
     RetentionSpec,
     Step,
 )
-from trackway.query.spec import Breakdown
+from trackway.query.insights.spec import Breakdown
 from trackway.storage.scan import EventReader
 
 Events = list[dict[str, Any]]
@@ -342,7 +338,7 @@ def test_funnels_match_reference(data: st.DataObject) -> None:
     first, last = draw(st.sampled_from(DAY_RANGES))
     events = draw(streams(first, last, tz))
     specs = [draw(funnel_specs(first, last, tz)) for _ in range(3)]
-    check_all(events, _places(draw, events), specs, run_funnel, oracle.funnel)
+    check_all(events, _places(draw, events), specs, answer, oracle.funnel)
 
 
 # -- retention ---------------------------------------------------------------------------
@@ -394,7 +390,7 @@ def retention_cases(draw: st.DrawFn) -> tuple[Events, list[RetentionSpec]]:
 @given(data=st.data())
 def test_retention_matches_reference(data: st.DataObject) -> None:
     events, specs = data.draw(retention_cases())
-    check_all(events, _places(data.draw, events), specs, run_retention, period_reference.retention)
+    check_all(events, _places(data.draw, events), specs, answer, period_reference.retention)
 
 
 # -- flows -------------------------------------------------------------------------------
@@ -436,7 +432,7 @@ def test_flows_match_reference(data: st.DataObject) -> None:
     first, last = draw(st.sampled_from(DAY_RANGES))
     events = draw(streams(first, last, tz))
     specs = [draw(flows_specs(first, last, tz)) for _ in range(3)]
-    check_all(events, _places(draw, events), specs, run_flows, oracle.flows, oracle.sorted_flows)
+    check_all(events, _places(draw, events), specs, answer, oracle.flows, oracle.sorted_flows)
 
 
 # -- frequency and lifecycle -------------------------------------------------------------
@@ -462,7 +458,7 @@ def test_frequency_matches_reference(data: st.DataObject) -> None:
         )
         for _ in range(3)
     ]
-    check_all(events, _places(draw, events), specs, run_frequency, period_reference.frequency)
+    check_all(events, _places(draw, events), specs, answer, period_reference.frequency)
 
 
 @ORACLE
@@ -485,4 +481,4 @@ def test_lifecycle_matches_reference(data: st.DataObject) -> None:
         )
         for _ in range(3)
     ]
-    check_all(events, _places(draw, events), specs, run_lifecycle, period_reference.lifecycle)
+    check_all(events, _places(draw, events), specs, answer, period_reference.lifecycle)

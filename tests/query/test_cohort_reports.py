@@ -15,14 +15,11 @@ from typing import Any
 
 import pytest
 
+from tests.query.answers import answer_json
 from tests.query.cohort_reference import Reference, write_profiles
-from tests.query.store import event, new_project, reader, store
-from trackway.api.behaviour import REPORTS, decode_spec
-from trackway.api.insights import decode_spec as decode_insights
+from tests.query.store import SavedCohorts, event, new_project, reader, store
 from trackway.projects import Project
 from trackway.query.cohorts.spec import CohortDefinition
-from trackway.query.cohorts.store import CohortStore
-from trackway.query.insights import run_insights
 
 START_MS = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
 DATES = {"from_date": "2026-03-02", "to_date": "2026-03-12"}
@@ -62,31 +59,27 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> Projects:
     store(data_dir, everyone, [events[:700]], events[700:])
     updates = [{"$distinct_id": u, "$time": 1000, "$set": p} for u, p in profiles.items()]
     write_profiles(data_dir, everyone, "engage", updates)
-    saved = CohortStore.of(data_dir, everyone.id).add(CohortDefinition("c", CONDITION), 1)
+    saved = SavedCohorts(data_dir, everyone).add(CohortDefinition("c", CONDITION), 1)
     now = int(time.time() * 1000)
-    inside = Reference(events, profiles, {saved.cohort_id: CONDITION}, now, "UTC").members(
-        saved.cohort_id
-    )
+    inside = Reference(events, profiles, {saved.id: CONDITION}, now, "UTC").members(saved.id)
     assert 10 < len(inside) < 70
     mine = [e for e in events if e["properties"]["distinct_id"] in inside]
     store(data_dir, members, [mine], [])
     store(data_dir, others, [[e for e in events if e not in mine]], [])
-    return Projects(data_dir, everyone, members, others, saved.cohort_id)
+    return Projects(data_dir, everyone, members, others, saved.id)
 
 
 Runner = Callable[[Path, Project, dict[str, Any]], dict[str, Any]]
 
 
 def insights(data_dir: Path, project: Project, spec: dict[str, Any]) -> dict[str, Any]:
-    return run_insights(reader(data_dir), project, decode_insights(json.dumps(spec).encode()))
+    result: dict[str, Any] = answer_json(reader(data_dir), project, "insights", spec)
+    return result
 
 
 def behaviour(kind: str) -> Runner:
     def run(data_dir: Path, project: Project, spec: dict[str, Any]) -> dict[str, Any]:
-        report = REPORTS[kind]
-        result: dict[str, Any] = report.run(
-            reader(data_dir), project, decode_spec(report, json.dumps(spec).encode())
-        )
+        result: dict[str, Any] = answer_json(reader(data_dir), project, kind, spec)
         return result
 
     return run

@@ -16,15 +16,14 @@ import numpy as np
 import pytest
 
 from tests.query.cohort_reference import Reference, local_midnight, write_profiles
-from tests.query.store import Event, event, new_project, reader, store
-from trackway.errors import NotFoundError, PayloadError
+from tests.query.store import Event, SavedCohorts, event, new_project, reader, store
+from trackway.errors import NotFoundError
 from trackway.projects import Project
-from trackway.query.cohorts import cohort_members
 from trackway.query.cohorts.evaluate import CohortMembers
 from trackway.query.cohorts.spec import CohortDefinition, check_definition
-from trackway.query.cohorts.store import FILE_NAME, CohortStore
-from trackway.query.context import ReportContext
+from trackway.query.errors import SpecError
 from trackway.query.expr import ExpressionError
+from trackway.query.reports import report_context
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.sharding import user_hash
 
@@ -129,7 +128,7 @@ def _condition(rng: random.Random, depth: int, earlier: list[int]) -> dict[str, 
 
 def _members(world: World, tz: str, cohort_id: int, now_ms: int = NOW) -> set[str]:
     project = msgspec.structs.replace(world.project, timezone=tz)
-    found = CohortMembers(ReportContext(reader(world.data_dir), project, now_ms=now_ms))
+    found = CohortMembers(report_context(reader(world.data_dir), project, now_ms=now_ms))
     return _names(world, found.members(cohort_id))
 
 
@@ -144,19 +143,19 @@ def _names(world: World, hashes: np.ndarray[Any, Any]) -> set[str]:
 @pytest.mark.parametrize("seed", range(10))
 def test_members_agree_with_the_reference(world: World, seed: int, tz: str) -> None:
     rng = random.Random(seed)
-    cohorts = CohortStore.of(world.data_dir, world.project.id)
+    cohorts = SavedCohorts(world.data_dir, world.project)
     mine: list[int] = []
     for i in range(6):
-        earlier = [c.cohort_id for c in cohorts.all()][-8:]
+        earlier = [c.id for c in cohorts.all()][-8:]
         condition = _condition(rng, 2 if i % 2 else 1, earlier)
-        mine.append(cohorts.add(CohortDefinition(f"c{seed}-{i}", condition), 1).cohort_id)
-    definitions = {c.cohort_id: c.condition for c in cohorts.all()}
+        mine.append(cohorts.add(CohortDefinition(f"c{seed}-{i}", condition), 1).id)
+    definitions = {c.id: c.condition for c in cohorts.all()}
     expected = Reference(world.events, world.profiles, definitions, NOW, tz)
     project = msgspec.structs.replace(world.project, timezone=tz)
     # Twice: the second run reads what the first left in the column cache.
     shared = reader(world.data_dir)
     for _ in range(2):
-        source = CohortMembers(ReportContext(shared, project, now_ms=NOW))
+        source = CohortMembers(report_context(shared, project, now_ms=NOW))
         for cohort_id in mine:
             found = _names(world, source.members(cohort_id))
             assert found == expected.members(cohort_id), (cohort_id, definitions[cohort_id])
@@ -170,10 +169,10 @@ def _golden(tmp_path: Path, events: list[Event], tz: str = "UTC") -> tuple[Path,
 
 def _evaluate(data: tuple[Path, Project], condition: dict[str, Any], now: int = NOW) -> set[str]:
     data_dir, project = data
-    saved = CohortStore.of(data_dir, project.id).add(CohortDefinition("t", condition), 1)
-    source = CohortMembers(ReportContext(reader(data_dir), project, now_ms=now))
+    saved = SavedCohorts(data_dir, project).add(CohortDefinition("t", condition), 1)
+    source = CohortMembers(report_context(reader(data_dir), project, now_ms=now))
     names = {user_hash(f"u{i}"): f"u{i}" for i in range(10)}
-    return {names[h] for h in source.members(saved.cohort_id).tolist()}
+    return {names[h] for h in source.members(saved.id).tolist()}
 
 
 def _at(text: str) -> int:
@@ -226,51 +225,51 @@ def test_now_defaults_to_the_current_time(tmp_path: Path) -> None:
 
 
 def test_a_context_evaluates_each_cohort_once(world: World) -> None:
-    cohorts = CohortStore.of(world.data_dir, world.project.id)
+    cohorts = SavedCohorts(world.data_dir, world.project)
     saved = cohorts.add(CohortDefinition("buyers", {"did": {"event": "Buy"}}), 1)
-    context = ReportContext(reader(world.data_dir), world.project, now_ms=NOW)
+    context = report_context(reader(world.data_dir), world.project, now_ms=NOW)
     users = np.array([user_hash("u1"), user_hash("nobody")], np.int64)
-    first = context.in_cohort(saved.cohort_id, users)
+    first = context.in_cohort(saved.id, users)
     source = context._made["cohorts"]
-    assert source.members(saved.cohort_id) is source.members(saved.cohort_id)
+    assert source.members(saved.id) is source.members(saved.id)
     assert first.to_pylist()[1] is False
-    assert isinstance(cohort_members(context), CohortMembers)
+    assert isinstance(source, CohortMembers)  # what report_context gives reports
 
 
 def test_unknown_and_other_kind_cohorts_are_user_errors(world: World) -> None:
-    context = ReportContext(reader(world.data_dir), world.project, now_ms=NOW)
+    context = report_context(reader(world.data_dir), world.project, now_ms=NOW)
     with pytest.raises(ExpressionError, match="saved cohort of this project, got 999"):
         context.in_cohort(999, np.zeros(1, np.int64))
-    cohorts = CohortStore.of(world.data_dir, world.project.id)
+    cohorts = SavedCohorts(world.data_dir, world.project)
     saved = cohorts.add(CohortDefinition("companies", {"did": {}}, group="company"), 1)
     # A query reads the saved definitions once: a new context sees the new cohort.
-    context = ReportContext(reader(world.data_dir), world.project, now_ms=NOW)
+    context = report_context(reader(world.data_dir), world.project, now_ms=NOW)
     with pytest.raises(ExpressionError, match="Expected a cohort of users"):
-        context.in_cohort(saved.cohort_id, np.zeros(1, np.int64))
+        context.in_cohort(saved.id, np.zeros(1, np.int64))
 
 
 def test_saving_keeps_the_rules(tmp_path: Path) -> None:
-    cohorts = CohortStore.of(tmp_path, new_project(tmp_path).id)
+    cohorts = SavedCohorts(tmp_path, new_project(tmp_path))
     a = cohorts.add(CohortDefinition("a", {"did": {}}), 1)
-    b = cohorts.add(CohortDefinition("b", {"not": {"cohort": a.cohort_id}}), 2)
-    with pytest.raises(PayloadError, match="depend on itself, got 1 → 2 → 1"):
-        cohorts.replace(a.cohort_id, CohortDefinition("a", {"cohort": b.cohort_id}), 3)
-    with pytest.raises(PayloadError, match="depend on itself, got 1 → 2 → 1"):
-        cohorts.replace(a.cohort_id, CohortDefinition("a", {"did": {"where": "cohort(2)"}}), 3)
-    with pytest.raises(PayloadError, match="got 3 → 3"):
+    b = cohorts.add(CohortDefinition("b", {"not": {"cohort": a.id}}), 2)
+    with pytest.raises(SpecError, match="depend on itself, got 1 → 2 → 1"):
+        cohorts.replace(a.id, CohortDefinition("a", {"cohort": b.id}), 3)
+    with pytest.raises(SpecError, match="depend on itself, got 1 → 2 → 1"):
+        cohorts.replace(a.id, CohortDefinition("a", {"did": {"where": "cohort(2)"}}), 3)
+    with pytest.raises(SpecError, match="got 3 → 3"):
         cohorts.add(CohortDefinition("c", {"profile": "cohort(3)"}), 3)
-    with pytest.raises(PayloadError, match="saved cohort of this project, got 7"):
+    with pytest.raises(SpecError, match="saved cohort of this project, got 7"):
         cohorts.add(CohortDefinition("c", {"cohort": 7}), 3)
-    with pytest.raises(PayloadError, match="cohort 1 counts users, this one groups of `org`"):
+    with pytest.raises(SpecError, match="cohort 1 counts users, this one groups of `org`"):
         cohorts.add(CohortDefinition("c", {"cohort": 1}, group="org"), 3)
-    with pytest.raises(PayloadError, match="cohorts 2 use it"):
-        cohorts.remove(a.cohort_id)
-    cohorts.remove(b.cohort_id)
-    cohorts.remove(a.cohort_id)
+    with pytest.raises(SpecError, match="cohorts 2 use it"):
+        cohorts.remove(a.id)
+    cohorts.remove(b.id)
+    cohorts.remove(a.id)
     with pytest.raises(NotFoundError):
-        cohorts.get(a.cohort_id)
+        cohorts.get(a.id)
     # Ids are never reused.
-    assert cohorts.add(CohortDefinition("d", {"did": {}}), 4).cohort_id == 3
+    assert cohorts.add(CohortDefinition("d", {"did": {}}), 4).id == 3
 
 
 def test_a_cycle_written_by_hand_is_refused_when_evaluated(tmp_path: Path) -> None:
@@ -281,11 +280,11 @@ def test_a_cycle_written_by_hand_is_refused_when_evaluated(tmp_path: Path) -> No
     ]
     cohorts[0] |= {"condition": {"cohort": 2}, "created_ms": 1, "updated_ms": 1}
     cohorts[1] |= {"condition": {"not": {"cohort": 1}}, "created_ms": 1, "updated_ms": 1}
-    path = ProjectPaths(tmp_path, project.id).root / FILE_NAME
+    path = ProjectPaths(tmp_path, project.id).root / "saved.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"next_id": 3, "cohorts": cohorts}))
-    source = CohortMembers(ReportContext(reader(tmp_path), project, now_ms=NOW))
-    with pytest.raises(PayloadError, match="depend on itself, got 1 → 2 → 1"):
+    path.write_text(json.dumps({"cohorts": {"next_id": 3, "items": cohorts}}))
+    source = CohortMembers(report_context(reader(tmp_path), project, now_ms=NOW))
+    with pytest.raises(SpecError, match="depend on itself, got 1 → 2 → 1"):
         source.members(1)
 
 
@@ -309,7 +308,7 @@ BAD = [
 
 @pytest.mark.parametrize(("condition", "fragment"), BAD)
 def test_bad_definitions_name_the_path(condition: dict[str, Any], fragment: str) -> None:
-    with pytest.raises(PayloadError) as caught:
+    with pytest.raises(SpecError) as caught:
         check_definition(CohortDefinition("x", condition))
     assert fragment in caught.value.message, caught.value.message
 
@@ -318,10 +317,10 @@ def test_deep_and_wide_definitions_are_bounded() -> None:
     deep: dict[str, Any] = {"did": {}}
     for _ in range(40):
         deep = {"not": deep}
-    with pytest.raises(PayloadError, match="nested at most 32 deep"):
+    with pytest.raises(SpecError, match="nested at most 32 deep"):
         check_definition(CohortDefinition("x", deep))
     wide = {"any": [{"did": {}}] * 1001}
-    with pytest.raises(PayloadError, match="at most 1000 conditions"):
+    with pytest.raises(SpecError, match="at most 1000 conditions"):
         check_definition(CohortDefinition("x", wide))
 
 
@@ -342,18 +341,18 @@ def test_group_cohorts_count_groups(tmp_path: Path) -> None:
         for g, t in tiers.items()
     ]
     write_profiles(tmp_path, project, "groups", updates)
-    cohorts = CohortStore.of(tmp_path, project.id)
+    cohorts = SavedCohorts(tmp_path, project)
 
     def members(condition: dict[str, Any]) -> set[str]:
         saved = cohorts.add(CohortDefinition("g", condition, group="company"), 1)
-        context = ReportContext(reader(tmp_path), project, group="company", now_ms=NOW)
-        found = context.in_cohort(saved.cohort_id, np.array([user_hash(g) for g in tiers]))
+        context = report_context(reader(tmp_path), project, group="company", now_ms=NOW)
+        found = context.in_cohort(saved.id, np.array([user_hash(g) for g in tiers]))
         return {g for g, inside in zip(tiers, found.to_pylist(), strict=True) if inside}
 
     assert members({"did": {"event": "Buy", "at_least": 2}}) == {"acme"}
     assert members({"profile": 'user["tier"] == "gold"'}) == {"acme", "initech"}
     assert members({"not": {"did": {"event": "Buy"}}}) == {"initech"}
-    users = ReportContext(reader(tmp_path), project, now_ms=NOW)
+    users = report_context(reader(tmp_path), project, now_ms=NOW)
     with pytest.raises(ExpressionError, match="Expected a cohort of users"):
         users.in_cohort(1, np.zeros(1, np.int64))
 
@@ -374,6 +373,6 @@ def test_listed_users_follow_identity_and_stay_in_the_universe(tmp_path: Path) -
     assert _evaluate(data, {"users": [device, "u2", "nobody"]}) == {"u1", "u2"}
     assert _evaluate(data, {"not": {"users": ["u1", "u2"]}}) == {"u3"}
     with pytest.raises(
-        PayloadError, match=r"non-empty string\), got the number 3 - at `\$.condition.users\[0\]`"
+        SpecError, match=r"non-empty string\), got the number 3 - at `\$.condition.users\[0\]`"
     ):
         check_definition(CohortDefinition("x", {"users": [3]}))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.query import behaviour_reference as oracle
 from tests.query import period_reference
+from tests.query.answers import answer
 from tests.query.test_behaviour_oracle import (
     DAY_RANGES,
     ORACLE,
@@ -25,9 +26,6 @@ from tests.query.test_behaviour_oracle import (
     retention_cases,
     streams,
 )
-from trackway.query.behaviour.flows import run_flows
-from trackway.query.behaviour.funnels import run_funnel
-from trackway.query.behaviour.retention import run_retention
 
 GROUP = "company"
 GROUPS = ["acme", "beta", 7, None]  # an integer value is the group "7"
@@ -77,7 +75,7 @@ def test_group_funnels_match_reference(data: st.DataObject) -> None:
     first, last = draw(st.sampled_from(DAY_RANGES))
     events = grouped(draw, draw(streams(first, last, tz)))
     specs = [by_group(draw(funnel_specs(first, last, tz))) for _ in range(3)]
-    check_all(events, _places(draw, events), specs, run_funnel, reference_of(oracle.funnel))
+    check_all(events, _places(draw, events), specs, answer, reference_of(oracle.funnel))
 
 
 @ORACLE
@@ -89,7 +87,7 @@ def test_group_retention_matches_reference(data: st.DataObject) -> None:
         events,
         _places(data.draw, events),
         [by_group(s) for s in specs],
-        run_retention,
+        answer,
         reference_of(period_reference.retention),
     )
 
@@ -106,7 +104,7 @@ def test_group_flows_match_reference(data: st.DataObject) -> None:
         events,
         _places(draw, events),
         specs,
-        run_flows,
+        answer,
         reference_of(oracle.flows),
         oracle.sorted_flows,
     )

@@ -27,6 +27,7 @@ from hypothesis.control import current_build_context
 
 from tests.query import behaviour_reference as oracle
 from tests.query import identity_reference, period_reference, reference
+from tests.query.answers import answer
 from tests.query.store import event, new_project, reader, store
 from tests.query.test_behaviour_oracle import (
     DAY_RANGES,
@@ -44,14 +45,8 @@ from tests.query.test_behaviour_oracle import (
 )
 from tests.query.test_insights_oracle import assert_matches
 from trackway.projects import Project
-from trackway.query.behaviour.flows import run_flows
-from trackway.query.behaviour.frequency import run_frequency
-from trackway.query.behaviour.funnels import run_funnel
-from trackway.query.behaviour.lifecycle import run_lifecycle
-from trackway.query.behaviour.retention import run_retention
 from trackway.query.behaviour.spec import FrequencySpec, LifecycleSpec
-from trackway.query.insights import run_insights
-from trackway.query.spec import Breakdown, InsightsSpec, Metric
+from trackway.query.insights.spec import Breakdown, InsightsSpec, Metric
 from trackway.storage.scan import EventReader
 
 MODES = ["simplified", "original"]
@@ -296,7 +291,7 @@ def test_identity_map_matches_reference(data: st.DataObject) -> None:
     mode = _mode(draw)
     first, last = draw(st.sampled_from(DAY_RANGES))
     events = draw(identity_streams(mode, first, last, None))
-    check_all(mode, events, _places(draw, events), [], run_insights, against(lambda s, e: {}))
+    check_all(mode, events, _places(draw, events), [], answer, against(lambda s, e: {}))
 
 
 # -- Insights ----------------------------------------------------------------------------
@@ -347,7 +342,7 @@ def test_insights_match_reference(data: st.DataObject) -> None:
     first, last = draw(st.sampled_from(DAY_RANGES))
     events = draw(identity_streams(mode, first, last, tz))
     specs = [draw(insights_specs(first, last, tz)) for _ in range(2)]
-    check_all(mode, events, _places(draw, events), specs, run_insights, _insights)
+    check_all(mode, events, _places(draw, events), specs, answer, _insights)
 
 
 # -- behavioural reports -----------------------------------------------------------------
@@ -361,7 +356,7 @@ def test_funnels_match_reference(data: st.DataObject) -> None:
     first, last = draw(st.sampled_from(DAY_RANGES))
     events = draw(identity_streams(mode, first, last, tz))
     specs = [draw(funnel_specs(first, last, tz)) for _ in range(3)]
-    check_all(mode, events, _places(draw, events), specs, run_funnel, against(oracle.funnel))
+    check_all(mode, events, _places(draw, events), specs, answer, against(oracle.funnel))
 
 
 @ORACLE
@@ -378,7 +373,7 @@ def test_retention_matches_reference(data: st.DataObject) -> None:
         )
     )
     compare = against(period_reference.retention)
-    check_all(mode, events, _places(draw, events), specs, run_retention, compare)
+    check_all(mode, events, _places(draw, events), specs, answer, compare)
 
 
 @ORACLE
@@ -390,7 +385,7 @@ def test_flows_match_reference(data: st.DataObject) -> None:
     events = draw(identity_streams(mode, first, last, tz))
     specs = [draw(flows_specs(first, last, tz)) for _ in range(3)]
     compare = against(oracle.flows, oracle.sorted_flows)
-    check_all(mode, events, _places(draw, events), specs, run_flows, compare)
+    check_all(mode, events, _places(draw, events), specs, answer, compare)
 
 
 @ORACLE
@@ -417,8 +412,8 @@ def test_frequency_and_lifecycle_match_reference(data: st.DataObject) -> None:
         from_date=first, to_date=last, event=name, where=where, unit=unit, timezone=tz
     )
     places = _places(draw, events)
-    check_all(mode, events, places, [frequency], run_frequency, against(period_reference.frequency))
-    check_all(mode, events, places, [lifecycle], run_lifecycle, against(period_reference.lifecycle))
+    check_all(mode, events, places, [frequency], answer, against(period_reference.frequency))
+    check_all(mode, events, places, [lifecycle], answer, against(period_reference.lifecycle))
 
 
 # -- the cluster limit -------------------------------------------------------------------

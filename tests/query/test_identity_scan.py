@@ -14,12 +14,11 @@ import msgspec
 import numpy as np
 import pytest
 
+from tests.query.answers import answer
 from tests.query.store import event, new_project, reader, store, write_tail
 from trackway.projects import Project
-from trackway.query.behaviour.funnels import run_funnel
 from trackway.query.behaviour.spec import DropOffs, FunnelSpec, Step
-from trackway.query.insights import run_insights
-from trackway.query.spec import InsightsSpec, Metric
+from trackway.query.insights.spec import InsightsSpec, Metric
 from trackway.settings import Settings
 from trackway.storage.deletions import DeletionList
 from trackway.storage.layout import ProjectPaths
@@ -71,7 +70,7 @@ def rows(scans: list[ShardScan]) -> list[tuple[int, str, int, str]]:
 
 def answers(events_reader: EventReader, project: Project) -> dict[str, Any]:
     """Unique users and events, funnel View → Buy: its counts and who dropped off where."""
-    insights = run_insights(
+    insights = answer(
         events_reader,
         project,
         InsightsSpec(DAY, DAY, [Metric(measure="unique"), Metric(measure="total")]),
@@ -81,7 +80,7 @@ def answers(events_reader: EventReader, project: Project) -> dict[str, Any]:
         spec = FunnelSpec(
             DAY, DAY, [Step(event="View"), Step(event="Buy")], drop_offs=DropOffs(step)
         )
-        result = run_funnel(events_reader, project, spec)
+        result = answer(events_reader, project, spec)
         funnel[step] = result["drop_offs"]["users"]
         funnel["counts"] = [s["count"] for s in result["steps"]]
     return {

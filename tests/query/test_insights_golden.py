@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+from tests.query.answers import answer
 from tests.query.store import Event, event, new_project, reader, store, write_parts, write_tail
-from trackway.api.insights import decode_spec
 from trackway.errors import UserError
-from trackway.query.insights import run_insights
-from trackway.query.spec import InsightsSpec
+from trackway.query.insights.spec import InsightsSpec
+from trackway.query.reports import REPORTS, decode_spec
 
 NOV2, NOV3 = date(2026, 11, 2), date(2026, 11, 3)  # a Monday and a Tuesday
 
@@ -51,11 +51,11 @@ def report(
     project = new_project(tmp_path)
     store(tmp_path, project, [events], tail or [])
     spec = {"from_date": NOV2, "to_date": NOV3, "metrics": [{"event": "View"}], **fields}
-    return run_insights(reader(tmp_path), project, _decode(spec))
+    return answer(reader(tmp_path), project, _decode(spec))
 
 
 def _decode(fields: dict[str, Any]) -> InsightsSpec:
-    return decode_spec(json.dumps(fields, default=str).encode())
+    return decode_spec(REPORTS["insights"], json.dumps(fields, default=str).encode())
 
 
 def series(result: dict[str, Any]) -> dict[tuple[Any, ...], tuple[list[Any], Any]]:
@@ -156,7 +156,7 @@ def test_duplicates_count_once_and_the_latest_processed_copy_wins(tmp_path: Path
             ],
         }
     )
-    result = run_insights(reader(tmp_path), project, spec)
+    result = answer(reader(tmp_path), project, spec)
     assert series(result) == {("A", ""): ([2.0], 2), ("B", ""): ([10.0], 10.0)}
 
 
@@ -603,7 +603,7 @@ def test_hostile_specs_fail_fast_with_a_user_error(
     spec = {"from_date": NOV2, "to_date": NOV3, "metrics": [{"event": "View"}], **fields}
     started = time.monotonic()
     with pytest.raises(UserError) as raised:
-        run_insights(reader(tmp_path), project, _decode(spec))
+        answer(reader(tmp_path), project, _decode(spec))
     assert time.monotonic() - started < 2.0
     assert fragment in raised.value.message
 
@@ -628,7 +628,7 @@ def test_the_last_buckets_of_time_are_computed(
 ) -> None:
     project = new_project(tmp_path)
     spec = {"metrics": [{"event": "View"}], **fields}
-    result = run_insights(reader(tmp_path), project, _decode(spec))
+    result = answer(reader(tmp_path), project, _decode(spec))
     assert result["buckets"] == labels
     assert result["series"][0]["values"] == [0]
 
@@ -638,7 +638,7 @@ def test_the_log_tail_is_read(tmp_path: Path) -> None:
     write_tail(tmp_path, project, EVENTS[:3])
     write_parts(tmp_path, project, EVENTS[3:])
     spec = _decode({"from_date": NOV2, "to_date": NOV3, "metrics": [{"event": "View"}]})
-    assert series(run_insights(reader(tmp_path), project, spec)) == {("A", ""): ([3.0, 2.0], 5)}
+    assert series(answer(reader(tmp_path), project, spec)) == {("A", ""): ([3.0, 2.0], 5)}
 
 
 def test_the_project_time_zone_is_the_default(tmp_path: Path) -> None:
@@ -647,12 +647,12 @@ def test_the_project_time_zone_is_the_default(tmp_path: Path) -> None:
     project = msgspec.structs.replace(new_project(tmp_path), timezone="America/New_York")
     write_parts(tmp_path, project, EVENTS)
     spec = _decode({"from_date": NOV2, "to_date": NOV3, "metrics": [{"event": "View"}]})
-    result = run_insights(reader(tmp_path), project, spec)
+    result = answer(reader(tmp_path), project, spec)
     assert result["timezone"] == "America/New_York"
     assert series(result) == {("A", ""): ([3.0, 2.0], 5)}
     late = [event("View", "u9", at(NOV3, 3), "late")]  # 22:00 on Nov 2 in New York
     write_parts(tmp_path, project, late)
-    assert series(run_insights(reader(tmp_path), project, spec)) == {("A", ""): ([4.0, 2.0], 6)}
+    assert series(answer(reader(tmp_path), project, spec)) == {("A", ""): ([4.0, 2.0], 6)}
 
 
 def test_daily_active_users_by_the_hour_are_refused_or_the_days_value(tmp_path: Path) -> None:

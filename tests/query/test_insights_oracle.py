@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.query import reference
+from tests.query.answers import answer
 from tests.query.store import event, new_project, reader, store
-from trackway.query.insights import run_insights
-from trackway.query.spec import Breakdown, Formula, InsightsSpec, Metric
+from trackway.query.insights.spec import Breakdown, Formula, InsightsSpec, Metric
 
 ZONES = [None, "UTC", "America/New_York", "Europe/Paris"]
 # Report windows around the 2026 DST changes of New York (Mar 8, Nov 1) and Paris (Mar 29,
@@ -169,12 +169,12 @@ def _run_engine(
         tail = [e for e, p in zip(events, places, strict=True) if p == 3]
         store(data_dir, project, batches, tail)
         events_reader = reader(data_dir)
-        result = run_insights(events_reader, project, spec)
+        result = answer(events_reader, project, spec)
         # Again with what the first run cached (and another report's cache entries) in the
         # reader: the same answer.
         other = InsightsSpec(**{**_fields(spec), "breakdowns": [Breakdown(property="plan")]})
-        run_insights(events_reader, project, other)
-        assert run_insights(events_reader, project, spec) == result
+        answer(events_reader, project, other)
+        assert answer(events_reader, project, spec) == result
         return result
 
 

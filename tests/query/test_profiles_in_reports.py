@@ -14,15 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.query.answers import answer_json
 from tests.query.cohort_reference import write_profiles
 from tests.query.store import Event, event, new_project, reader, write_parts, write_tail
-from trackway.api.behaviour import REPORTS, decode_spec
-from trackway.api.insights import decode_spec as decode_insights
 from trackway.projects import Project
 from trackway.query.context import ReportContext
 from trackway.query.expr import UNDEFINED
-from trackway.query.insights import run_insights
-from trackway.query.profiles import ProfileTable
+from trackway.query.profile_table import ProfileTable
 from trackway.settings import Settings
 from trackway.storage.identity import IdentityMap
 from trackway.storage.scan import EventReader
@@ -124,14 +122,12 @@ def stored(data_dir: Path, events: list[Event], profiles: bool = True) -> Projec
 
 def insights(events_reader: EventReader, project: Project, **fields: Any) -> dict[Any, Any]:
     spec = {**DATES, "metrics": [{"event": "View", "measure": "unique"}], **fields}
-    result = run_insights(events_reader, project, decode_insights(json.dumps(spec).encode()))
+    result = answer_json(events_reader, project, "insights", spec)
     return {tuple(s["segment"]): (s["values"], s["total"]) for s in result["series"]}
 
 
 def behaviour(events_reader: EventReader, project: Project, kind: str, **spec: Any) -> Any:
-    report = REPORTS[kind]
-    body = json.dumps({**DATES, **spec}).encode()
-    return report.run(events_reader, project, decode_spec(report, body))
+    return answer_json(events_reader, project, kind, {**DATES, **spec})
 
 
 def test_insights_unique_users_filtered_and_broken_down_by_plan(tmp_path: Path) -> None:

@@ -11,12 +11,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+from tests.query.answers import answer
 from tests.query.store import Event, event, new_project, reader, store
-from trackway.errors import PayloadError
-from trackway.query.behaviour.frequency import run_frequency
-from trackway.query.behaviour.lifecycle import run_lifecycle
-from trackway.query.behaviour.retention import run_retention
 from trackway.query.behaviour.spec import FrequencySpec, LifecycleSpec, RetentionSpec
+from trackway.query.errors import SpecError
 
 OCT30, NOV2, NOV3, NOV4, NOV5 = (date(2026, 10, 30), *(date(2026, 11, d) for d in (2, 3, 4, 5)))
 
@@ -52,7 +50,7 @@ def _run(tmp_path: Path, runner: Any, spec_type: Any, fields: dict[str, Any]) ->
 def retention(tmp_path: Path, **fields: Any) -> dict[str, Any]:
     spec = {"from_date": "2026-11-02", "to_date": "2026-11-03", "born": {"event": "Open"}}
     spec["periods"] = 3
-    return _run(tmp_path, run_retention, RetentionSpec, {**spec, **fields})  # type: ignore[no-any-return]
+    return _run(tmp_path, answer, RetentionSpec, {**spec, **fields})  # type: ignore[no-any-return]
 
 
 RETENTION = [
@@ -150,13 +148,13 @@ BAD_RETENTION = [
 
 @pytest.mark.parametrize(("fields", "message"), BAD_RETENTION)
 def test_retention_rejects(tmp_path: Path, fields: dict[str, Any], message: str) -> None:
-    with pytest.raises(PayloadError, match=message.replace("[", r"\[")):
+    with pytest.raises(SpecError, match=message.replace("[", r"\[")):
         retention(tmp_path, **fields)
 
 
 def frequency(tmp_path: Path, **fields: Any) -> dict[str, Any]:
     spec = {"from_date": "2026-11-02", "to_date": "2026-11-08", **fields}
-    return _run(tmp_path, run_frequency, FrequencySpec, spec)  # type: ignore[no-any-return]
+    return _run(tmp_path, answer, FrequencySpec, spec)  # type: ignore[no-any-return]
 
 
 def test_frequency_days_of_a_week(tmp_path: Path) -> None:
@@ -187,13 +185,13 @@ def test_frequency_local_hours(tmp_path: Path) -> None:
 
 
 def test_frequency_rejects_equal_units(tmp_path: Path) -> None:
-    with pytest.raises(PayloadError, match="finer than `unit`"):
+    with pytest.raises(SpecError, match="finer than `unit`"):
         frequency(tmp_path, unit="day", addiction_unit="day")
 
 
 def test_lifecycle(tmp_path: Path) -> None:
     spec = {"from_date": "2026-11-02", "to_date": "2026-11-04", "unit": "day", "event": "Open"}
-    result = _run(tmp_path, run_lifecycle, LifecycleSpec, spec)
+    result = _run(tmp_path, answer, LifecycleSpec, spec)
     assert result == {
         "unit": "day",
         "timezone": "UTC",
@@ -215,7 +213,7 @@ def test_lifecycle(tmp_path: Path) -> None:
 def test_lifecycle_weeks(tmp_path: Path, first: str, last: str) -> None:
     """u3's Oct 30 is in the week before: returning; u1, u2 and u4 are new."""
     spec = {"from_date": first, "to_date": last, "event": "Open"}
-    result = _run(tmp_path, run_lifecycle, LifecycleSpec, spec)
+    result = _run(tmp_path, answer, LifecycleSpec, spec)
     assert result["buckets"] == ["2026-11-02"]
     assert (result["new"], result["returning"], result["dormant"]) == ([3], [1], [0])
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.storage import profile_model
 from tests.storage.pipeline import profile_update, typed
-from trackway.storage.profile_ops import apply_update
+from trackway.storage.profile_updates import apply_update
 
 
 def update(at: int = 100, ignore_time: bool = False, **ops: Any) -> dict[str, Any]:

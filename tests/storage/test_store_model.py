@@ -35,7 +35,7 @@ from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
 from trackway.storage.deletions import DeletionList
 from trackway.storage.layout import ProjectPaths
-from trackway.storage.profiles import load_states
+from trackway.storage.profile_store import load_states
 from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
 from trackway.storage.worker import StorageWorker

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import trackway.storage.profiles as profiles_module
+import trackway.storage.profile_store as profiles_module
 from tests.storage.pipeline import LogFeed, event, profile_update, scan_events, table_rows
 from trackway.log import LogReader, LogRecord
 from trackway.projects import Project, ProjectCatalog
@@ -16,7 +16,7 @@ from trackway.settings import Settings
 from trackway.storage.columns import property_column
 from trackway.storage.deletions import DeletionList
 from trackway.storage.layout import ProjectPaths
-from trackway.storage.profiles import load_states
+from trackway.storage.profile_store import load_states
 from trackway.storage.scan import EventReader
 from trackway.storage.worker import StorageWorker
 

@@ -3,7 +3,7 @@ with messages that name the parameter and what was expected."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -62,14 +62,6 @@ def day(params: dict[str, str], name: str) -> date:
         raise PayloadError(f"Expected `{name}` as a date YYYY-MM-DD, got {raw!r}") from None
 
 
-def day_range_ms(params: dict[str, str]) -> tuple[int, int]:
-    """``from_date``..``to_date`` inclusive, as [start, end) in UTC milliseconds."""
-    start, end = day(params, "from_date"), day(params, "to_date")
-    if end < start:
-        raise PayloadError(f"Expected `to_date` on or after `from_date`, got {end} before {start}")
-    return _ms(start), _ms(end + timedelta(days=1))
-
-
 def integer(
     params: dict[str, str], name: str, default: int | None, low: int, high: int
 ) -> int | None:
@@ -119,5 +111,16 @@ def as_of(params: dict[str, str]) -> int | datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _ms(day_: date) -> int:
-    return int(datetime(day_.year, day_.month, day_.day, tzinfo=UTC).timestamp() * 1000)
+def choice(params: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = params.get(name) or default
+    if value not in choices:
+        raise PayloadError(f"Expected `{name}` one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def dates(params: dict[str, str]) -> tuple[date, date]:
+    """``from_date`` and ``to_date``, the second on or after the first."""
+    start, end = day(params, "from_date"), day(params, "to_date")
+    if end < start:
+        raise PayloadError(f"Expected `to_date` on or after `from_date`, got {end} before {start}")
+    return start, end

@@ -6,14 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from trackway.cli import behaviour, cohorts, data, demo, identity, projects, query, serve
+from trackway.cli import cohorts, data, demo, identity, projects, reports, serve
 from trackway.errors import TrackwayError, UserError
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="trackway", description="trackway: product analytics")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
-    for module in (serve, projects, data, demo, query, behaviour, identity, cohorts):
+    for module in (serve, projects, data, demo, reports, identity, cohorts):
         module.register(commands)
     return root
 

@@ -1,25 +1,22 @@
 """``trackway cohort create|list|show|update|delete|users``: saved cohorts from the command
-line, the same definitions, checks and counts as the API's (api/cohorts.py)."""
+line, the same definitions, checks and counts as the API's (``services/cohorts.py``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import orjson
 
-from trackway.api import cohorts as api
-from trackway.api.context import ApiContext
-from trackway.cli.common import Commands, project_of, project_option
+from trackway.cli.common import Commands, print_json, project_of, project_option, services_of
 from trackway.errors import PayloadError
-from trackway.projects import Project, ProjectCatalog
-from trackway.query.cohorts.spec import CohortDefinition, decode_definition
-from trackway.query.cohorts.store import CohortStore, SavedCohort
-from trackway.settings import Settings
+from trackway.query.cohorts.spec import CohortDefinition, decode_definition, definition_of
+from trackway.saved.objects import SavedCohort
+from trackway.services import cohorts
+from trackway.services.context import now_ms
 
 
 def register(commands: Commands) -> None:
@@ -62,36 +59,39 @@ def _definition_options(parser: argparse.ArgumentParser) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     project = project_of(args)
-    saved = _store(args, project).add(_definition(args, {}), _now_ms())
+    saved = cohorts.add_cohort(services_of(args), project, _definition(args, {}), now_ms())
     _print_saved(args, saved)
     return 0
 
 
 def _update(args: argparse.Namespace) -> int:
     project = project_of(args)
-    store = _store(args, project)
-    old = store.get(args.cohort_id)
-    fields = {k: v for k, v in msgspec.to_builtins(old.definition).items() if v is not None}
-    saved = store.replace(args.cohort_id, _definition(args, fields), _now_ms())
+    services = services_of(args)
+    old = definition_of(cohorts.cohort(services, project, args.cohort_id))
+    fields = {k: v for k, v in msgspec.to_builtins(old).items() if v is not None}
+    definition = _definition(args, fields)
+    saved = cohorts.replace_cohort(services, project, args.cohort_id, definition, now_ms())
     _print_saved(args, saved)
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
     project = project_of(args)
-    for row in api.mixpanel_list(_context(args), project, {}):
-        if args.json:
-            print(orjson.dumps(row).decode())
+    for saved, count in cohorts.counts(services_of(args), project):
+        if args.json:  # as `cohort show` prints each
+            print_json({**msgspec.to_builtins(saved), "count": count})
         else:
-            print(f"{row['id']}\t{row['name']}\t{row['count']}")
+            print(f"{saved.id}\t{saved.name}\t{count}")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
     project = project_of(args)
-    shown = api.get_one(_context(args), project, str(args.cohort_id))
+    services = services_of(args)
+    saved = cohorts.cohort(services, project, args.cohort_id)
+    shown = {**msgspec.to_builtins(saved), "count": len(cohorts.members(services, project, saved))}
     if args.json:
-        print(orjson.dumps(shown).decode())
+        print_json(shown)
         return 0
     for name in ("cohort_id", "name", "description", "group", "count"):
         print(f"{name}: {shown[name] if shown[name] is not None else 'users'}")
@@ -101,15 +101,16 @@ def _show(args: argparse.Namespace) -> int:
 
 def _delete(args: argparse.Namespace) -> int:
     project = project_of(args)
-    answer = api.delete(_context(args), project, str(args.cohort_id))
+    cohorts.remove_cohort(services_of(args), project, args.cohort_id)
+    answer = {"cohort_id": args.cohort_id, "deleted": True}
     print(orjson.dumps(answer).decode() if args.json else f"deleted cohort {args.cohort_id}")
     return 0
 
 
 def _users(args: argparse.Namespace) -> int:
     project = project_of(args)
-    context = _context(args)
-    found = api.listing(context, project, _store(args, project).get(args.cohort_id))
+    services = services_of(args)
+    found = cohorts.listing(services, project, cohorts.cohort(services, project, args.cohort_id))
     if args.csv:
         for chunk in found.csv():
             sys.stdout.write(chunk)
@@ -156,18 +157,6 @@ def _json_object(raw: bytes, option: str) -> dict[str, Any]:
 
 def _print_saved(args: argparse.Namespace, saved: SavedCohort) -> None:
     if args.json:
-        print(orjson.dumps(msgspec.to_builtins(saved)).decode())
+        print_json(saved)
     else:
-        print(f"{saved.cohort_id}\t{saved.name}")
-
-
-def _store(args: argparse.Namespace, project: Project) -> CohortStore:
-    return CohortStore.of(args.data_dir, project.id)
-
-
-def _context(args: argparse.Namespace) -> ApiContext:
-    return ApiContext.open(args.data_dir, Settings.from_env(), ProjectCatalog(args.data_dir))
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+        print(f"{saved.id}\t{saved.name}")

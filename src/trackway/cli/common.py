@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from datetime import date
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TextIO, TypeAlias
+
+import msgspec
 
 from trackway.errors import UserError
 from trackway.projects import Project, ProjectCatalog
 from trackway.server import DATA_DIR_ENV
+from trackway.services.context import Services
+from trackway.settings import Settings
 
 DEFAULT_DATA_DIR = "trackway-data"
 # argparse's subparsers action; subscripting it is for type checkers only.
@@ -35,3 +41,22 @@ def project_of(args: argparse.Namespace) -> Project:
     if project is None:
         raise UserError(f"Expected an existing project id, got {args.project}")
     return project
+
+
+def services_of(args: argparse.Namespace) -> Services:
+    """The use cases over ``--data-dir``, with the settings of the environment."""
+    return Services.open(args.data_dir, Settings.from_env())
+
+
+def print_json(value: Any, *, indent: bool = False, stream: TextIO | None = None) -> None:
+    """``value`` (builtins or msgspec Structs) as one line of JSON, or indented."""
+    data = msgspec.json.encode(value)
+    out = stream or sys.stdout
+    out.write((msgspec.json.format(data, indent=2) if indent else data).decode() + "\n")
+
+
+def day(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"Expected {flag} as a date YYYY-MM-DD, got {text!r}") from None

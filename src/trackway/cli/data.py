@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import orjson
 from deltalake import DeltaTable
 
-from trackway.api.params import day_range_ms
-from trackway.cli.common import Commands, data_dir_option, project_of, project_option
+from trackway.cli.common import (
+    Commands,
+    data_dir_option,
+    day,
+    project_of,
+    project_option,
+    services_of,
+)
 from trackway.errors import UserError
 from trackway.log import decode_record, replay
+from trackway.services import events, users
+from trackway.services.context import now_ms
 from trackway.settings import Settings
-from trackway.storage.deletions import DeletionList
-from trackway.storage.export import export_events
 from trackway.storage.layout import ProjectPaths
-from trackway.storage.scan import EventReader
 
 
 def register(commands: Commands) -> None:
@@ -61,32 +65,39 @@ def register(commands: Commands) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     project = project_of(args)
-    time_range = day_range_ms({"from_date": args.from_date, "to_date": args.to_date})
-    reader = EventReader(args.data_dir, Settings.from_env().scan_cache_bytes)
-    names = set(args.event) if args.event else None
-    events = export_events(
-        reader, project, time_range, names, args.limit, args.as_of_version, args.time_in_ms
+    first, last = day(args.from_date, "--from-date"), day(args.to_date, "--to-date")
+    if last < first:
+        raise UserError(f"Expected --to-date on or after --from-date, got {last} before {first}")
+    found = events.export(
+        services_of(args),
+        project,
+        events.utc_days(first, last),
+        args.event,
+        args.limit,
+        args.as_of_version,
+        args.time_in_ms,
     )
     out = sys.stdout.buffer
-    for event in events:
+    for event in found:
         out.write(orjson.dumps(event) + b"\n")
     return 0
 
 
 def _delete_users(args: argparse.Namespace) -> int:
     project = project_of(args)
-    deletions = DeletionList(ProjectPaths(args.data_dir, project.id).deletions)
     # Every id of each user's identity cluster goes, as with the API.
-    identity = EventReader(args.data_dir, Settings.from_env().scan_cache_bytes).identity(project)
-    deleted = deletions.add(args.distinct_ids, int(time.time() * 1000), identity)
+    deleted = users.delete_users(services_of(args), project, args.distinct_ids, now_ms())
     ids = ", ".join(d.distinct_id for d in deleted)
     print(f"deleted {len(deleted)} distinct_ids from project {project.id}: {ids}")
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    for entry in _events_table(args).history():
-        print(f"{entry['version']}\t{entry['timestamp']}\t{entry.get('operation', '')}")
+    found = events.versions(services_of(args), project_of(args), limit=None)
+    if not found:
+        raise UserError(f"Expected stored events in project {args.project}, found none yet")
+    for entry in found:
+        print(f"{entry['version']}\t{entry['timestamp_ms']}\t{entry['operation'] or ''}")
     return 0
 
 

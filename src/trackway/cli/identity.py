@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-import orjson
-
-from trackway.api.identity import lookup
-from trackway.cli.common import Commands, project_of, project_option
-from trackway.settings import Settings
-from trackway.storage.scan import EventReader
+from trackway.cli.common import Commands, print_json, project_of, project_option, services_of
+from trackway.services import users
 
 
 def register(commands: Commands) -> None:
@@ -25,10 +20,9 @@ def register(commands: Commands) -> None:
 
 def _identity(args: argparse.Namespace) -> int:
     project = project_of(args)
-    reader = EventReader(args.data_dir, Settings.from_env().scan_cache_bytes)
-    found = lookup(reader, project, args.distinct_id)
+    found = users.identity(services_of(args), project, args.distinct_id)
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(found) + b"\n")
+        print_json(found)
         return 0
     print(f"distinct_id\t{found['distinct_id']}")
     print(f"canonical_id\t{found['canonical_id']}")

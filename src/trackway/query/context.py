@@ -3,6 +3,8 @@ through identity, or groups), the profile of each, and the cohorts they belong t
 
 One context per query; the views of every shard share it, so profiles and cohort members
 are computed once per query (and cached across queries while their inputs stay the same).
+Where they come from is injected where a report starts (``query/reports.py``): without a
+source, ``user[...]`` and ``cohort(N)`` are errors that say so.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trackway.projects import Project
-from trackway.query.cohorts import cohort_members
 from trackway.query.expr import ExpressionError, Vector
-from trackway.query.profiles import ProfileTable
 from trackway.storage.identity import IdentityMap
 from trackway.storage.scan import EventReader
 from trackway.storage.sharding import positions_in
@@ -43,8 +43,8 @@ class ReportContext:
     # The event property whose value is the unit counted instead of users (group analytics).
     group: str | None = None
     now_ms: int = 0
-    make_profiles: Callable[[ReportContext], ProfileSource] | None = ProfileTable.build
-    make_cohorts: Callable[[ReportContext], CohortSource] | None = cohort_members
+    make_profiles: Callable[[ReportContext], ProfileSource] | None = None
+    make_cohorts: Callable[[ReportContext], CohortSource] | None = None
     _made: dict[str, Any] = field(default_factory=dict)
     # Re-entrant: making one input may need another (profiles need the identity map).
     _lock: threading.RLock = field(default_factory=threading.RLock)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trackway.projects import Project
-from trackway.storage.scan import EventReader, TimeRange
+from trackway.storage.scan import EventReader
+from trackway.types import TimeRange
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 
 from trackway.projects import Project
 from trackway.storage.columns import parse_property_column
-from trackway.storage.scan import EventReader, TimeRange, property_columns
+from trackway.storage.scan import EventReader, property_columns
+from trackway.types import TimeRange
 
 KIND_NAMES = {"s": "string", "i": "number", "f": "number", "b": "boolean", "j": "list/object/null"}
 

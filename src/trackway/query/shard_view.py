@@ -4,8 +4,7 @@ vectors, the event time, the event name."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +12,6 @@ import pyarrow as pa
 
 from trackway.query.context import ReportContext
 from trackway.query.expr import ExpressionError, Vector, property_vector
-from trackway.query.segments import LocalSegments
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import parse_property_column
 from trackway.storage.scan import ShardScan
@@ -110,16 +108,3 @@ def vector_bytes(vector: Vector) -> int:
         vector.dictionary,
     ]
     return sum(int(getattr(a, "nbytes", 0)) for a in arrays if a is not None)
-
-
-@dataclass(slots=True)
-class PreparedShard:
-    """One shard's rows reduced to what the measures need: per metric each row's bucket (-1
-    when the row does not count) and values, and each row's segment."""
-
-    view: ShardView
-    users: npt.NDArray[np.int64]
-    days: npt.NDArray[np.int32]  # day index from the scan start, for dau/wau/mau
-    metric_buckets: list[npt.NDArray[np.int32]]
-    metric_values: list[Any]  # per metric: (valid, numbers), or segment keys for distinct
-    segments: LocalSegments

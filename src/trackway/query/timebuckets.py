@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
-from trackway.errors import PayloadError
+from trackway.query.errors import SpecError
 
 UNITS = ("minute", "hour", "day", "week", "month", "quarter")
 
@@ -24,9 +24,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise PayloadError(
-            f"Expected an IANA time zone like `Europe/Paris`, got {name!r}"
-        ) from None
+        raise SpecError(f"Expected an IANA time zone like `Europe/Paris`, got {name!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +65,15 @@ def buckets(
     from_date: date, to_date: date, unit: str, tz: ZoneInfo, max_buckets: int = 100_000
 ) -> Buckets:
     if unit not in UNITS:
-        raise PayloadError(f"Expected `unit` one of {', '.join(UNITS)}, got {unit!r}")
+        raise SpecError(f"Expected `unit` one of {', '.join(UNITS)}, got {unit!r}")
     if to_date < from_date:
-        raise PayloadError(
+        raise SpecError(
             f"Expected `to_date` on or after `from_date`, got {to_date} before {from_date}"
         )
     try:
         first_ms, end_ms = day_range(from_date, to_date, tz)
     except (OverflowError, ValueError):
-        raise PayloadError("Expected dates between 0001-01-02 and 9999-12-30") from None
+        raise SpecError("Expected dates between 0001-01-02 and 9999-12-30") from None
     if unit in ("minute", "hour"):
         return _sub_day(first_ms, end_ms, unit, tz, max_buckets)
     end = datetime.combine(to_date + timedelta(days=1), datetime.min.time(), tz)
@@ -84,7 +82,7 @@ def buckets(
     while local.replace(tzinfo=tz) < end:
         starts.append(local.replace(tzinfo=tz))
         if len(starts) > max_buckets:
-            raise PayloadError(f"Expected at most {max_buckets} {unit} buckets; narrow the range")
+            raise SpecError(f"Expected at most {max_buckets} {unit} buckets; narrow the range")
         local = _next(local, unit)
     edges = [max(_ms(s), first_ms) for s in starts] + [end_ms]
     return Buckets(unit, np.array(edges, np.int64), tuple(_label(s, unit) for s in starts))
@@ -96,7 +94,7 @@ def _sub_day(first_ms: int, end_ms: int, unit: str, tz: ZoneInfo, max_buckets: i
     whenever the local hour (or the offset, when clocks go back) changes."""
     step = 60_000 if unit == "minute" else 3_600_000
     if (end_ms - first_ms) // step > max_buckets:
-        raise PayloadError(
+        raise SpecError(
             f"Expected at most {max_buckets} {unit} buckets; narrow the range or use a larger unit"
         )
     if unit == "minute":

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trackway.errors import UserError
-from trackway.files import atomic_write, exclusive_lock
+from trackway.files import JsonFile
 from trackway.storage.identity import IdentityMap
 from trackway.storage.identity_clusters import with_clusters
 from trackway.storage.sharding import user_hash
@@ -35,14 +35,9 @@ class _File(msgspec.Struct):
     deletions: list[Deletion] = []
 
 
-_decoder = msgspec.json.Decoder(_File)
-
-
 class DeletionList:
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._mtime_ns = -1
-        self._cached: list[Deletion] = []
+        self._file = JsonFile(path, _File)
 
     def add(
         self, distinct_ids: list[str], now_ms: int, identity: IdentityMap | None = None
@@ -55,33 +50,24 @@ class DeletionList:
             )
         ids = with_clusters(identity or IdentityMap(), distinct_ids)
         added = [Deletion(d, user_hash(d), now_ms) for d in ids]
-        with exclusive_lock(self._path.with_suffix(".lock")):
-            current = self._read()
-            current.deletions.extend(added)
-            atomic_write(self._path, msgspec.json.encode(current))
+        self._file.update(lambda current: current.deletions.extend(added))
         return added
 
     def mark_applied(self, done: list[Deletion]) -> None:
         keys = {(d.distinct_id, d.deleted_at_ms) for d in done}
-        with exclusive_lock(self._path.with_suffix(".lock")):
-            current = self._read()
+
+        def mark(current: _File) -> None:
             current.deletions = [
                 msgspec.structs.replace(d, applied=True)
                 if (d.distinct_id, d.deleted_at_ms) in keys
                 else d
                 for d in current.deletions
             ]
-            atomic_write(self._path, msgspec.json.encode(current))
+
+        self._file.update(mark)
 
     def all(self) -> list[Deletion]:
-        try:
-            mtime_ns = self._path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return []
-        if mtime_ns != self._mtime_ns:
-            self._cached = self._read().deletions
-            self._mtime_ns = mtime_ns
-        return self._cached
+        return self._file.current().deletions
 
     def keep_mask(
         self, hashes: npt.NDArray[np.int64], received_ms: npt.NDArray[np.int64]
@@ -102,12 +88,6 @@ class DeletionList:
         values = np.fromiter(cutoff.values(), np.int64, len(cutoff))[sorter]
         limits[hit] = values[np.searchsorted(keys[sorter], hashes[hit])]
         return ~(hit & (received_ms <= limits))
-
-    def _read(self) -> _File:
-        try:
-            return _decoder.decode(self._path.read_bytes())
-        except FileNotFoundError:
-            return _File()
 
 
 def erasure_times(deletions: list[Deletion]) -> dict[str, int]:

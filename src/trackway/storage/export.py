@@ -24,8 +24,9 @@ from trackway.storage.columns import events_to_table, table_to_events
 from trackway.storage.deletions import DeletionList
 from trackway.storage.identity import IdentityMap
 from trackway.storage.layout import ProjectPaths
-from trackway.storage.scan import EventReader, TimeRange
+from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
+from trackway.types import TimeRange
 
 _CHUNK_ROWS = 8192
 

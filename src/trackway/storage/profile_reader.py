@@ -13,8 +13,8 @@ from trackway.log import LogRecord
 from trackway.projects import Project
 from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.layout import LOG_APP_PREFIX, ProjectPaths
-from trackway.storage.profile_ops import Profile, apply_logged
-from trackway.storage.profiles import load_states, profile_key
+from trackway.storage.profile_store import load_states, profile_key
+from trackway.storage.profile_updates import Profile, apply_logged
 from trackway.storage.tail import LogTail
 
 KINDS = {"users": "engage", "groups": "groups"}

@@ -43,12 +43,12 @@ from trackway.storage.merge_kernel import merge_positions
 from trackway.storage.profile_reader import ProfileReader
 from trackway.storage.rekey import Rekey, group_rekey, identity_rekey, rekeyed
 from trackway.storage.tail import LogTail
+from trackway.types import TimeRange
 
 # What deduplication and ordering need, whatever the query asks for.
 _KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
 _EVENT_KINDS = ("track", "import")
 _READERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="trackway-scan")
-TimeRange = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
-from trackway.storage.profiles import ProfileStore
+from trackway.storage.profile_store import ProfileStore
 
 CONSUMER = "storage"
 _terminated = threading.Event()

@@ -5,33 +5,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from trackway.errors import PayloadError
-from trackway.projects import Project
-from trackway.query.behaviour.common import (
-    breakdown_expression,
+from trackway.query.behaviour.flow_kernel import NONE, flow_paths
+from trackway.query.behaviour.result import FlowLink, FlowNode, FlowSegment, FlowsResult, Sankey
+from trackway.query.behaviour.spec import MAX_FLOW_STEPS, FlowsSpec, Length
+from trackway.query.behaviour.steps import name_rank_table
+from trackway.query.breakdowns import OTHER, SEPARATOR, unify
+from trackway.query.context import ReportContext
+from trackway.query.errors import SpecError
+from trackway.query.expr import Compiled
+from trackway.query.frame import (
+    compile_breakdowns,
     event_codes,
     event_mask,
     match_mask,
     maybe_compile,
-    name_rank_table,
+    other_recode,
     parallel,
     resolve_auto_buckets,
     scan_views,
     shard_segments,
     top_segments,
 )
-from trackway.query.behaviour.flow_kernel import NONE, flow_paths
-from trackway.query.behaviour.spec import MAX_FLOW_STEPS, FlowsSpec, Length
-from trackway.query.segments import OTHER, SEPARATOR, unify
 from trackway.query.shard_view import ShardView
 from trackway.query.timebuckets import day_range, zone
-from trackway.storage.scan import EventReader
 from trackway.types import I32, I64
 
 END = "$end"
@@ -47,24 +48,28 @@ class _Paths:
     segment_labels: pa.Array | None
 
 
-def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[str, Any]:
-    _check(spec)
-    tz = zone(spec.timezone or project.timezone)
-    where = maybe_compile(spec.where)
-    anchor_where = maybe_compile(spec.anchor.where)
-    end_where = maybe_compile(spec.end.where) if spec.end else None
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    where: Compiled | None
+    anchor: Compiled | None
+    end: Compiled | None
+    breakdowns: list[Compiled]
+
+
+def run_flows(context: ReportContext, spec: FlowsSpec) -> FlowsResult:
+    compiled = plan(spec)
+    tz = zone(spec.timezone or context.project.timezone)
+    where, anchor_where, end_where = compiled.where, compiled.anchor, compiled.end
     breakdowns = [spec.breakdown] if spec.breakdown else []
-    segment_expressions = [breakdown_expression(b) for b in breakdowns]
+    segment_expressions = compiled.breakdowns
     start, end = day_range(spec.from_date, spec.to_date, tz)
     window = spec.window.ms()
     time_range = (start - window, end) if spec.direction == "before" else (start, end + window + 1)
     views = scan_views(
-        reader,
-        project,
+        context,
         [where, anchor_where, end_where, *segment_expressions],
         time_range,
         properties=[b.property for b in breakdowns if b.property],
-        group=spec.group,
     )
     breakdowns = resolve_auto_buckets(breakdowns, segment_expressions, views)
 
@@ -112,10 +117,25 @@ def run_flows(reader: EventReader, project: Project, spec: FlowsSpec) -> dict[st
         or [np.zeros((0, spec.steps), np.int32)]
     )
     labels = [*names.to_pylist(), END]
-    answer: dict[str, Any] = {"direction": spec.direction, **_sankey(spec, paths, labels)}
-    if breakdowns:
-        answer["segments"] = _segments(spec, shards, paths, labels)
-    return answer
+    sankey = _sankey(spec, paths, labels)
+    return FlowsResult(
+        direction=spec.direction,
+        total=sankey.total,
+        nodes=sankey.nodes,
+        links=sankey.links,
+        segments=_segments(spec, shards, paths, labels) if breakdowns else None,
+    )
+
+
+def plan(spec: FlowsSpec) -> _Compiled:
+    """The spec checked and its expressions compiled: all a run needs before it scans."""
+    _check(spec)
+    return _Compiled(
+        maybe_compile(spec.where, "$.where"),
+        maybe_compile(spec.anchor.where, "$.anchor.where"),
+        maybe_compile(spec.end.where, "$.end.where") if spec.end else None,
+        compile_breakdowns([spec.breakdown] if spec.breakdown else [], "$.breakdown"),
+    )
 
 
 def _all(base: npt.NDArray[np.bool_] | None, view: ShardView) -> npt.NDArray[np.bool_]:
@@ -124,29 +144,33 @@ def _all(base: npt.NDArray[np.bool_] | None, view: ShardView) -> npt.NDArray[np.
 
 def _check(spec: FlowsSpec) -> None:
     if not 1 <= spec.steps <= MAX_FLOW_STEPS:
-        raise PayloadError(f"Expected `steps` between 1 and {MAX_FLOW_STEPS}, got {spec.steps}")
+        raise SpecError(
+            f"Expected `steps` between 1 and {MAX_FLOW_STEPS}, got {spec.steps}", "$.steps"
+        )
     if spec.from_date > spec.to_date:
-        raise PayloadError(f"Expected `from_date` <= `to_date`, got {spec.from_date}")
+        raise SpecError(f"Expected `from_date` <= `to_date`, got {spec.from_date}", "$.to_date")
     if spec.from_date < date(1, 12, 1) or spec.to_date > date(9998, 12, 1):
-        raise PayloadError("Expected dates between 0001-12-01 and 9998-12-01")
+        raise SpecError("Expected dates between 0001-12-01 and 9998-12-01", "$.from_date")
     if spec.end is not None and spec.direction == "before":
-        raise PayloadError('Expected no `end` with `direction` "before"')
+        raise SpecError('Expected no `end` with `direction` "before"', "$.end")
     if not 1 <= spec.window.ms() <= MAX_WINDOW.ms():
-        raise PayloadError(f"Expected `window` between 1 ms and 366 days, got {spec.window}")
+        raise SpecError(
+            f"Expected `window` between 1 ms and 366 days, got {spec.window}", "$.window"
+        )
     if not 1 <= spec.top <= 1000:
-        raise PayloadError(f"Expected `top` between 1 and 1000, got {spec.top}")
+        raise SpecError(f"Expected `top` between 1 and 1000, got {spec.top}", "$.top")
     if not 1 <= spec.limit <= 1000:
-        raise PayloadError(f"Expected `limit` between 1 and 1000, got {spec.limit}")
+        raise SpecError(f"Expected `limit` between 1 and 1000, got {spec.limit}", "$.limit")
 
 
-def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> dict[str, Any]:
+def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> Sankey:
     """Nodes and links of these paths: the top names per step, the rest as ``$other``."""
     end_code = len(labels) - 1
     other = len(labels)
     names = [*labels, OTHER]
     sign = -1 if spec.direction == "before" else 1
     total = len(paths)
-    nodes = [{"step": 0, "event": spec.anchor.label(), "count": total}]
+    nodes = [FlowNode(0, spec.anchor.label(), total)]
     links = []
     previous = np.full(total, -3, np.int64)  # the anchor
     alive = np.ones(total, bool)
@@ -165,7 +189,7 @@ def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> dict[str, Any]:
         for code in [*ranked[: spec.top], other, end_code]:
             count = int(grouped_counts[code])
             if count:
-                nodes.append({"step": sign * (i + 1), "event": names[code], "count": count})
+                nodes.append(FlowNode(sign * (i + 1), names[code], count))
         # Links as one code per (source, target); -3 (the anchor) shifts to 0.
         width = len(names) + 3
         pair_codes = (previous[alive] + 3) * width + grouped[alive] + 3
@@ -173,21 +197,22 @@ def _sankey(spec: FlowsSpec, paths: I32, labels: list[str]) -> dict[str, Any]:
         for pair in np.flatnonzero(pair_counts).tolist():
             source, target = divmod(pair, width)
             links.append(
-                {
-                    "step": sign * i,
-                    "source": spec.anchor.label() if source == 0 else names[source - 3],
-                    "target": names[target - 3],
-                    "count": int(pair_counts[pair]),
-                }
+                FlowLink(
+                    step=sign * i,
+                    source=spec.anchor.label() if source == 0 else names[source - 3],
+                    target=names[target - 3],
+                    count=int(pair_counts[pair]),
+                )
             )
         previous = grouped
         alive = alive & (column != NONE)
-    return {"total": total, "nodes": nodes, "links": links}
+    return Sankey(total, nodes, links)
 
 
 def _segments(
     spec: FlowsSpec, shards: list[_Paths], paths: I32, labels: list[str]
-) -> list[dict[str, Any]]:
+) -> list[FlowSegment]:
+    """A Sankey per shown segment of the anchor event, then one of every other path."""
     remaps, segment_labels = unify(
         [s.segment_labels for s in shards if s.segment_labels is not None]
     )
@@ -201,11 +226,14 @@ def _segments(
     ).astype(np.int64)
     counts = np.bincount(code[code >= 0], minlength=len(segment_labels))
     shown, _ = top_segments(segment_labels, counts, spec.limit)
+    # Paths without a segment (-1 reads the appended code) go to `$other` with those not shown.
+    place = np.append(other_recode(len(segment_labels), shown), len(shown))[code]
+    names = [segment_labels[int(g)].as_py().split(SEPARATOR) for g in shown]
     out = []
-    for g in shown:
-        sankey = _sankey(spec, paths[code == g], labels)
-        out.append({"segment": segment_labels[int(g)].as_py().split(SEPARATOR), **sankey})
-    rest = ~np.isin(code, shown)
-    if rest.any():
-        out.append({"segment": [OTHER], **_sankey(spec, paths[rest], labels)})
+    for i, segment in enumerate([*names, [OTHER]]):
+        rows = place == i
+        if i == len(shown) and not rows.any():
+            break
+        sankey = _sankey(spec, paths[rows], labels)
+        out.append(FlowSegment(segment, sankey.total, sankey.nodes, sankey.links))
     return out

@@ -9,34 +9,51 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
-from trackway.errors import PayloadError
-from trackway.projects import Project
 from trackway.query.behaviour import funnel_kernel as fk
-from trackway.query.behaviour.common import (
-    breakdown_expression,
+from trackway.query.behaviour.result import (
+    DropOffUsers,
+    FunnelResult,
+    FunnelSegments,
+    FunnelStep,
+    Histogram,
+    OverTime,
+    SegmentRow,
+    TimeToConvert,
+)
+from trackway.query.behaviour.spec import MAX_STEPS, UNIT_MS, FunnelSpec, Length, Step
+from trackway.query.behaviour.steps import (
     burst_times,
+    name_rank_table,
+    step_match,
+    used_rows,
+)
+from trackway.query.breakdowns import (
+    OTHER,
+    SEPARATOR,
+    LocalSegments,
+    auto_edges,
+    property_expression,
+)
+from trackway.query.context import ReportContext
+from trackway.query.errors import SpecError
+from trackway.query.expr import Compiled, Tag, segment_keys
+from trackway.query.frame import (
+    compile_at,
+    compile_breakdowns,
     event_codes,
     maybe_compile,
-    name_rank_table,
     parallel,
     resolve_auto_buckets,
     scan_views,
     shard_segments,
-    step_match,
     top_segments,
-    used_rows,
+    unify_segments,
 )
-from trackway.query.behaviour.spec import MAX_STEPS, UNIT_MS, FunnelSpec, Length, Step
-from trackway.query.expr import Compiled, Tag, compile_expression, segment_keys
-from trackway.query.segments import OTHER, SEPARATOR, LocalSegments, auto_edges, unify
 from trackway.query.shard_view import ShardView
-from trackway.query.spec import Metric
 from trackway.query.timebuckets import buckets, day_range, zone
-from trackway.storage.scan import EventReader
-from trackway.types import I64
+from trackway.types import I64, U64
 
 MODES = {"loose": fk.LOOSE, "strict": fk.STRICT, "any": fk.ANY}
 COUNTING = {"uniques": fk.UNIQUES, "first": fk.FIRST, "totals": fk.TOTALS, "sessions": fk.SESSIONS}
@@ -64,16 +81,14 @@ class _ShardResult:
     segments: LocalSegments | None
 
 
-def run_funnel(reader: EventReader, project: Project, spec: FunnelSpec) -> dict[str, Any]:
-    check(spec)
-    tz = zone(spec.timezone or project.timezone)
-    compiled = _compile(spec)
+def run_funnel(context: ReportContext, spec: FunnelSpec) -> FunnelResult:
+    compiled = plan(spec)
+    tz = zone(spec.timezone or context.project.timezone)
     start, end = day_range(spec.from_date, spec.to_date, tz)
     grace = spec.grace.ms() if spec.grace else 0
     look_back = GRACE_LOOK_BACK_MS if grace else 0
     views = scan_views(
-        reader,
-        project,
+        context,
         [
             compiled.where,
             *compiled.steps,
@@ -84,7 +99,6 @@ def run_funnel(reader: EventReader, project: Project, spec: FunnelSpec) -> dict[
         (start - look_back, end + spec.window.ms() + grace + 1),
         ["distinct_id"] if spec.drop_offs else [],
         [b.property for b in spec.breakdowns if b.property],
-        group=spec.group,
     )
     breakdowns = resolve_auto_buckets(spec.breakdowns, compiled.breakdowns, views)
     results: list[_ShardResult] = parallel(
@@ -93,14 +107,8 @@ def run_funnel(reader: EventReader, project: Project, spec: FunnelSpec) -> dict[
     n = len(spec.steps)
     reached = np.concatenate([r.records[:, 1] for r in results] or [np.zeros(0, np.int64)])
     counts = _at_least(reached, n)
-    answer: dict[str, Any] = {
-        "counting": spec.counting,
-        "order": spec.order,
-        "timezone": str(tz),
-        "steps": _steps(spec, counts, results),
-    }
-    if spec.breakdowns:
-        answer["segments"] = _segments(spec, results)
+    segments = _segments(context, spec, results) if spec.breakdowns else None
+    over_time = None
     if spec.unit is not None:
         grid = buckets(spec.from_date, spec.to_date, spec.unit, tz)
         by_bucket = np.zeros((len(grid), n), np.int64)
@@ -108,86 +116,101 @@ def run_funnel(reader: EventReader, project: Project, spec: FunnelSpec) -> dict[
             index = grid.index(r.times[r.records[:, 0]])
             for b in np.unique(index[index >= 0]):
                 by_bucket[b] += _at_least(r.records[index == b, 1], n)
-        answer["over_time"] = {
-            "unit": spec.unit,
-            "buckets": list(grid.labels),
-            "counts": by_bucket.tolist(),
-        }
-    if spec.drop_offs is not None:
-        answer["drop_offs"] = _drop_offs(spec, results)
-    return answer
+        over_time = OverTime(spec.unit, list(grid.labels), by_bucket.tolist())
+    return FunnelResult(
+        counting=spec.counting,
+        order=spec.order,
+        timezone=str(tz),
+        steps=_steps(spec, counts, results),
+        segments=segments,
+        over_time=over_time,
+        drop_offs=None if spec.drop_offs is None else _drop_offs(spec, results),
+    )
+
+
+def plan(spec: FunnelSpec) -> _Compiled:
+    """The spec checked and its expressions compiled: all a run needs before it scans."""
+    check(spec)
+    return _Compiled(
+        maybe_compile(spec.where, "$.where"),
+        [maybe_compile(s.where, f"$.steps[{i}].where") for i, s in enumerate(spec.steps)],
+        [maybe_compile(x.where, f"$.exclusions[{i}].where") for i, x in enumerate(spec.exclusions)],
+        [
+            compile_at(property_expression(name), f"$.hold_constant[{i}]")
+            for i, name in enumerate(spec.hold_constant)
+        ],
+        compile_breakdowns(spec.breakdowns, "$.breakdowns"),
+    )
 
 
 def check(spec: FunnelSpec) -> None:
     n = len(spec.steps)
     if not 2 <= n <= MAX_STEPS:
-        raise PayloadError(f"Expected 2 to {MAX_STEPS} steps, got {n}")
+        raise SpecError(f"Expected 2 to {MAX_STEPS} steps, got {n}", "$.steps")
     if spec.from_date > spec.to_date:
-        raise PayloadError(f"Expected `from_date` <= `to_date`, got {spec.from_date}")
+        raise SpecError(f"Expected `from_date` <= `to_date`, got {spec.from_date}", "$.to_date")
     if spec.from_date < date(1, 1, 3) or spec.to_date > date(9999, 11, 1):
-        raise PayloadError("Expected dates between 0001-01-03 and 9999-11-01")
+        raise SpecError("Expected dates between 0001-01-03 and 9999-11-01", "$.from_date")
     _length("window", spec.window, 1, MAX_WINDOW)
     _length("session_gap", spec.session_gap, 1, MAX_WINDOW)
     if spec.grace is not None:
         _length("grace", spec.grace, 0, MAX_GRACE)
     for i, step in enumerate(spec.steps):
-        gaps = [g for g in (step.min_gap, step.max_gap) if g is not None]
-        if gaps and (spec.order == "any" or i == 0):
-            where = "in any order" if spec.order == "any" else "on step 1"
-            raise PayloadError(f"Expected no `min_gap`/`max_gap` {where}, at steps[{i}]")
-        for name, gap in (("min_gap", step.min_gap), ("max_gap", step.max_gap)):
-            if gap is not None:
-                _length(f"steps[{i}].{name}", gap, 0, MAX_WINDOW)
-        if step.min_gap and step.max_gap and step.min_gap.ms() > step.max_gap.ms():
-            raise PayloadError(f"Expected `min_gap` <= `max_gap` at steps[{i}]")
+        _check_gaps(spec, i, step)
     if spec.anchors and spec.order != "any":
-        raise PayloadError('Expected `anchors` only with `order` "any"')
-    for anchor in spec.anchors:
+        raise SpecError('Expected `anchors` only with `order` "any"', "$.anchors")
+    for i, anchor in enumerate(spec.anchors):
         if not 1 <= anchor <= n:
-            raise PayloadError(f"Expected `anchors` between 1 and {n}, got {anchor}")
+            raise SpecError(
+                f"Expected `anchors` between 1 and {n}, got {anchor}", f"$.anchors[{i}]"
+            )
     if len(spec.exclusions) > 64:
-        raise PayloadError(f"Expected at most 64 exclusions, got {len(spec.exclusions)}")
+        raise SpecError(
+            f"Expected at most 64 exclusions, got {len(spec.exclusions)}", "$.exclusions"
+        )
     for i, exclusion in enumerate(spec.exclusions):
         before = n if exclusion.before_step is None else exclusion.before_step
         if not 1 <= exclusion.after_step < before <= n:
-            raise PayloadError(
+            raise SpecError(
                 f"Expected 1 <= `after_step` < `before_step` <= {n} at exclusions[{i}], "
-                f"got {exclusion.after_step} and {before}"
+                f"got {exclusion.after_step} and {before}",
+                f"$.exclusions[{i}]",
             )
     if isinstance(spec.attribution, int) and not 1 <= spec.attribution <= n:
-        raise PayloadError(f"Expected `attribution` step between 1 and {n}")
+        raise SpecError(f"Expected `attribution` step between 1 and {n}", "$.attribution")
     if not 1 <= spec.limit <= 10_000:
-        raise PayloadError(f"Expected `limit` between 1 and 10000, got {spec.limit}")
+        raise SpecError(f"Expected `limit` between 1 and 10000, got {spec.limit}", "$.limit")
     if any(not 0 <= p <= 100 for p in spec.percentiles):
-        raise PayloadError("Expected `percentiles` between 0 and 100")
+        raise SpecError("Expected `percentiles` between 0 and 100", "$.percentiles")
     if not 1 <= spec.histogram_buckets <= 200:
-        raise PayloadError("Expected `histogram_buckets` between 1 and 200")
+        raise SpecError("Expected `histogram_buckets` between 1 and 200", "$.histogram_buckets")
     drop = spec.drop_offs
     if drop is not None and not (1 <= drop.step <= n and drop.offset >= 0 and drop.limit >= 1):
-        raise PayloadError(
-            f"Expected `drop_offs` with a step between 1 and {n}, offset >= 0 and limit >= 1"
+        raise SpecError(
+            f"Expected `drop_offs` with a step between 1 and {n}, offset >= 0 and limit >= 1",
+            "$.drop_offs",
         )
+
+
+def _check_gaps(spec: FunnelSpec, i: int, step: Step) -> None:
+    gaps = [g for g in (step.min_gap, step.max_gap) if g is not None]
+    if gaps and (spec.order == "any" or i == 0):
+        where = "in any order" if spec.order == "any" else "on step 1"
+        raise SpecError(f"Expected no `min_gap`/`max_gap` {where}, at steps[{i}]", f"$.steps[{i}]")
+    for name, gap in (("min_gap", step.min_gap), ("max_gap", step.max_gap)):
+        if gap is not None:
+            _length(f"steps[{i}].{name}", gap, 0, MAX_WINDOW)
+    if step.min_gap and step.max_gap and step.min_gap.ms() > step.max_gap.ms():
+        raise SpecError(f"Expected `min_gap` <= `max_gap` at steps[{i}]", f"$.steps[{i}]")
 
 
 def _length(name: str, length: Length, smallest_ms: int, largest: Length) -> None:
     if not smallest_ms <= length.ms() <= largest.ms():
-        raise PayloadError(
+        raise SpecError(
             f"Expected `{name}` between {smallest_ms} ms and {largest.length} {largest.unit}s,"
-            f" got {length.length} {length.unit}s"
+            f" got {length.length} {length.unit}s",
+            f"$.{name}",
         )
-
-
-def _compile(spec: FunnelSpec) -> _Compiled:
-    return _Compiled(
-        maybe_compile(spec.where),
-        [maybe_compile(s.where) for s in spec.steps],
-        [maybe_compile(x.where) for x in spec.exclusions],
-        [
-            compile_expression(Metric(property=name).value_expression() or "")
-            for name in spec.hold_constant
-        ],
-        [breakdown_expression(b) for b in spec.breakdowns],
-    )
 
 
 def _shard(
@@ -270,7 +293,7 @@ def _gaps(steps: list[Step], name: str, default: int) -> I64:
     return np.array([default if g is None else g.ms() for g in gaps], np.int64)
 
 
-def _groups(spec: FunnelSpec) -> npt.NDArray[np.uint64]:
+def _groups(spec: FunnelSpec) -> U64:
     """Any order: the steps of each group as a bit mask (anchors are groups of their own)."""
     if spec.order != "any":
         return np.array([1], np.uint64)
@@ -303,38 +326,32 @@ def _at_least(reached: Any, n: int) -> I64:
     return np.asarray(np.cumsum(exactly[::-1])[::-1][1:], np.int64)
 
 
-def _steps(spec: FunnelSpec, counts: I64, results: list[_ShardResult]) -> list[dict[str, Any]]:
+def _steps(spec: FunnelSpec, counts: I64, results: list[_ShardResult]) -> list[FunnelStep]:
     steps = np.arange(len(spec.steps) + 1)
     bounds = [np.searchsorted(r.step_times[:, 0], steps) for r in results]
     out = []
     for k, step in enumerate(spec.steps):
         count = int(counts[k])
         previous = int(counts[k - 1]) if k else count
+        times = [r.step_times[b[k] : b[k + 1]] for r, b in zip(results, bounds, strict=True)]
         out.append(
-            {
-                "step": k + 1,
-                "label": step.label(),
-                "count": count,
-                "step_conversion": count / previous if previous else None,
-                "overall_conversion": count / int(counts[0]) if counts[0] else None,
-                "time_to_convert": _time_to_convert(
-                    spec,
-                    np.concatenate(
-                        [
-                            r.step_times[b[k] : b[k + 1]]
-                            for r, b in zip(results, bounds, strict=True)
-                        ]
-                        or [np.zeros((0, 3), np.int64)]
-                    ),
+            FunnelStep(
+                step=k + 1,
+                label=step.label(),
+                count=count,
+                step_conversion=count / previous if previous else None,
+                overall_conversion=count / int(counts[0]) if counts[0] else None,
+                time_to_convert=_time_to_convert(
+                    spec, np.concatenate(times or [np.zeros((0, 3), np.int64)])
                 )
                 if k
                 else None,
-            }
+            )
         )
     return out
 
 
-def _time_to_convert(spec: FunnelSpec, times: I64) -> dict[str, Any] | None:
+def _time_to_convert(spec: FunnelSpec, times: I64) -> TimeToConvert | None:
     if not len(times):
         return None
     gaps = times[:, 1].astype(np.float64)
@@ -342,18 +359,17 @@ def _time_to_convert(spec: FunnelSpec, times: I64) -> dict[str, Any] | None:
     edges = [float(f"{e:.12g}") for e in auto_edges(gaps, spec.histogram_buckets)]
     index = np.clip(np.searchsorted(edges, gaps, side="right") - 1, 0, len(edges) - 2)
     quantiles = np.percentile(gaps, [50.0, *spec.percentiles])  # one partition for all
-    return {
-        "avg_ms": float(gaps.mean()),
-        "median_ms": float(quantiles[0]),
-        "percentiles": {
+    return TimeToConvert(
+        avg_ms=float(gaps.mean()),
+        median_ms=float(quantiles[0]),
+        percentiles={
             _label(p): float(q) for p, q in zip(spec.percentiles, quantiles[1:], strict=True)
         },
-        "avg_from_start_ms": float(times[:, 2].mean()),
-        "histogram": {
-            "edges_ms": [_number(e) for e in edges],
-            "counts": np.bincount(index, minlength=len(edges) - 1).tolist(),
-        },
-    }
+        avg_from_start_ms=float(times[:, 2].mean()),
+        histogram=Histogram(
+            [_number(e) for e in edges], np.bincount(index, minlength=len(edges) - 1).tolist()
+        ),
+    )
 
 
 def _label(p: float) -> str:
@@ -364,11 +380,14 @@ def _number(value: float) -> float | int:
     return int(value) if value == int(value) else value
 
 
-def _segments(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
+def _segments(
+    context: ReportContext, spec: FunnelSpec, results: list[_ShardResult]
+) -> FunnelSegments:
     """Step counts per segment in one count over (segment, steps reached); attempts
     without a segment go to ``$other`` with the segments not shown."""
     n = len(spec.steps)
-    remaps, labels = unify([r.segments.labels for r in results if r.segments is not None])
+    segments = [r.segments for r in results if r.segments is not None]
+    remaps, labels = unify_segments(context, [r.view for r in results], segments, None)
     width = len(labels) + 1  # the last: no segment
     exactly = np.zeros(width * (n + 1), np.int64)
     for r, remap in zip(results, remaps, strict=True):
@@ -380,16 +399,15 @@ def _segments(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
     at_least = np.cumsum(exactly.reshape(width, n + 1)[:, ::-1], axis=1)[:, ::-1][:, 1:]
     shown, present = top_segments(labels, at_least[:-1, 0], spec.limit)
     rows = [
-        {"segment": labels[int(g)].as_py().split(SEPARATOR), "counts": at_least[g].tolist()}
-        for g in shown
+        SegmentRow(labels[int(g)].as_py().split(SEPARATOR), at_least[g].tolist()) for g in shown
     ]
     rest = at_least.sum(axis=0) - at_least[shown].sum(axis=0)
     if rest[0] > 0:
-        rows.append({"segment": [OTHER], "counts": rest.tolist()})
-    return {"total": present, "shown": len(shown), "rows": rows}
+        rows.append(SegmentRow([OTHER], rest.tolist()))
+    return FunnelSegments(present, len(shown), rows)
 
 
-def _drop_offs(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
+def _drop_offs(spec: FunnelSpec, results: list[_ShardResult]) -> DropOffUsers:
     assert spec.drop_offs is not None
     k = spec.drop_offs.step
     ids: set[str] = set()
@@ -398,9 +416,4 @@ def _drop_offs(spec: FunnelSpec, results: list[_ShardResult]) -> dict[str, Any]:
         ids.update(r.view.scan.columns["distinct_id"].take(pa.array(rows)).to_pylist())
     users = sorted(ids)
     offset, limit = spec.drop_offs.offset, spec.drop_offs.limit
-    return {
-        "step": k,
-        "total": len(users),
-        "offset": offset,
-        "users": users[offset : offset + limit],
-    }
+    return DropOffUsers(k, len(users), offset, users[offset : offset + limit])

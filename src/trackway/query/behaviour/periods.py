@@ -6,24 +6,26 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from trackway.errors import PayloadError
+from trackway.query.errors import SpecError
 
 # Room for a period before the range (lifecycle) and for the time zone's day after it.
 FIRST_DATE = date(1, 3, 1)
 LAST_DATE = date(9999, 12, 1)
 LATEST_DAY = date(9999, 12, 30)  # the last day a calendar grid may reach
-END_OF_TIME = 2**62  # past any stored event
 
 
 def check_dates(from_date: date, to_date: date) -> None:
     if to_date < from_date:
-        raise PayloadError(
-            f"Expected `to_date` on or after `from_date`, got {to_date} before {from_date}"
+        raise SpecError(
+            f"Expected `to_date` on or after `from_date`, got {to_date} before {from_date}",
+            "$.to_date",
         )
     if from_date < FIRST_DATE:
-        raise PayloadError(f"Expected `from_date` on or after {FIRST_DATE}, got {from_date}")
+        raise SpecError(
+            f"Expected `from_date` on or after {FIRST_DATE}, got {from_date}", "$.from_date"
+        )
     if to_date > LAST_DATE:
-        raise PayloadError(f"Expected `to_date` on or before {LAST_DATE}, got {to_date}")
+        raise SpecError(f"Expected `to_date` on or before {LAST_DATE}, got {to_date}", "$.to_date")
 
 
 def period_start(day: date, unit: str) -> date:

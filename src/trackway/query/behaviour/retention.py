@@ -17,30 +17,32 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from trackway.errors import PayloadError
-from trackway.projects import Project
-from trackway.query.behaviour.common import (
-    ALL_HISTORY_MS,
-    base_mask,
-    match_mask,
-    maybe_compile,
-    parallel,
-    scan_views,
-)
 from trackway.query.behaviour.period_kernels import retention_entries
 from trackway.query.behaviour.periods import (
-    END_OF_TIME,
     LATEST_DAY,
     add_periods,
     check_dates,
     local_day,
     period_start,
 )
+from trackway.query.behaviour.result import RetentionResult, RetentionRow
 from trackway.query.behaviour.spec import RetentionSpec, Step
-from trackway.query.segments import numbers_of
+from trackway.query.breakdowns import numbers_of
+from trackway.query.context import ReportContext
+from trackway.query.errors import SpecError
+from trackway.query.expr import Compiled
+from trackway.query.frame import (
+    ALL_HISTORY_MS,
+    END_OF_TIME,
+    base_mask,
+    match_mask,
+    maybe_compile,
+    parallel,
+    scan_views,
+)
 from trackway.query.shard_view import ShardView
 from trackway.query.timebuckets import buckets, day_range, zone
-from trackway.storage.scan import EventReader
+from trackway.types import F64, I64
 
 DAY_MS = 86_400_000
 ROLLING_MS = {"day": DAY_MS, "week": 7 * DAY_MS, "month": 30 * DAY_MS}
@@ -64,13 +66,13 @@ class _Slots:
     last_period: int
 
 
-def run_retention(reader: EventReader, project: Project, spec: RetentionSpec) -> dict[str, Any]:
-    _check(spec)
-    tz = zone(spec.timezone or project.timezone)
+def run_retention(context: ReportContext, spec: RetentionSpec) -> RetentionResult:
+    where, born_where, return_where = plan(spec)
+    tz = zone(spec.timezone or context.project.timezone)
     slots = _slots(spec)
     cohorts = buckets(spec.from_date, spec.to_date, spec.unit, tz)
     if len(cohorts) * len(slots.labels) > MAX_CELLS:
-        raise PayloadError(
+        raise SpecError(
             f"Expected at most {MAX_CELLS} cohort cells, got {len(cohorts)} cohorts of "
             f"{len(slots.labels)} periods; narrow the range or use a larger unit"
         )
@@ -85,17 +87,12 @@ def run_retention(reader: EventReader, project: Project, spec: RetentionSpec) ->
     else:
         scan_end = day_range(last_day, last_day, tz)[1]
     scan_start = ALL_HISTORY_MS if spec.retention_type == "first_time" else range_start
-    where = maybe_compile(spec.where)
-    born_where = maybe_compile(spec.born.where)
-    return_where = maybe_compile(spec.returning.where)
     measured = spec.measure != "users"
     views = scan_views(
-        reader,
-        project,
+        context,
         [where, born_where, return_where],
         (scan_start, scan_end),
         properties=[spec.property or ""] if measured else [],
-        group=spec.group,
     )
     if rolling:
         edges = cohorts.edges
@@ -145,17 +142,21 @@ def run_retention(reader: EventReader, project: Project, spec: RetentionSpec) ->
         # everything at or after it.
         counts, sums, nums = _from_later(counts), _from_later(sums), _from_later(nums)
     rows = [
-        _row({"cohort": label}, spec, int(sizes[c]), counts[c], sums[c], nums[c])
+        _row(label, spec, int(sizes[c]), counts[c], sums[c], nums[c])
         for c, label in enumerate(cohorts.labels)
     ]
-    total = _row({}, spec, int(sizes.sum()), counts.sum(0), sums.sum(0), nums.sum(0))
-    return {
-        "unit": spec.unit,
-        "timezone": str(tz),
-        "periods": slots.labels,
-        "cohorts": rows,
-        "total": total,
-    }
+    total = _row(None, spec, int(sizes.sum()), counts.sum(0), sums.sum(0), nums.sum(0))
+    return RetentionResult(spec.unit, str(tz), slots.labels, rows, total)
+
+
+def plan(spec: RetentionSpec) -> tuple[Compiled | None, Compiled | None, Compiled | None]:
+    """The spec checked and its filters compiled: the global one, birth's, return's."""
+    _check(spec)
+    return (
+        maybe_compile(spec.where, "$.where"),
+        maybe_compile(spec.born.where, "$.born.where"),
+        maybe_compile(spec.returning.where, "$.returning.where"),
+    )
 
 
 def _from_later(array: N) -> N:
@@ -164,20 +165,14 @@ def _from_later(array: N) -> N:
 
 
 def _row(
-    row: dict[str, Any],
-    spec: RetentionSpec,
-    size: int,
-    counts: npt.NDArray[np.int64],
-    sums: npt.NDArray[np.float64],
-    nums: npt.NDArray[np.int64],
-) -> dict[str, Any]:
-    row["size"] = size
-    row["counts"] = [int(c) for c in counts]
+    cohort: str | None, spec: RetentionSpec, size: int, counts: I64, sums: F64, nums: I64
+) -> RetentionRow:
+    values: list[float | None] | None = None
     if spec.measure == "sum":
-        row["values"] = [float(s) for s in sums]
+        values = [float(s) for s in sums]
     elif spec.measure == "average":
-        row["values"] = [float(s) / int(m) if m else None for s, m in zip(sums, nums, strict=True)]
-    return row
+        values = [float(s) / int(m) if m else None for s, m in zip(sums, nums, strict=True)]
+    return RetentionRow(cohort=cohort, size=size, counts=[int(c) for c in counts], values=values)
 
 
 def _slots(spec: RetentionSpec) -> _Slots:
@@ -196,7 +191,7 @@ def _last_reported_day(spec: RetentionSpec, slots: _Slots) -> Any:
     """The last day of the last reported period of the last cohort."""
     end = add_periods(period_start(spec.to_date, spec.unit), spec.unit, slots.last_period + 1)
     if end > LATEST_DAY:
-        raise PayloadError(
+        raise SpecError(
             f"Expected the reported periods to end by {LATEST_DAY}, got {slots.last_period} "
             f"{spec.unit}s after {spec.to_date}"
         )
@@ -220,42 +215,46 @@ def _check(spec: RetentionSpec) -> None:
     check_dates(spec.from_date, spec.to_date)
     most = MAX_PERIODS[spec.unit]
     if not 0 <= spec.periods <= most:
-        raise PayloadError(
-            f"Expected `periods` between 0 and {most} for unit {spec.unit!r}, got {spec.periods}"
+        raise SpecError(
+            f"Expected `periods` between 0 and {most} for unit {spec.unit!r}, got {spec.periods}",
+            "$.periods",
         )
     if spec.brackets is not None:
         _check_brackets(spec.brackets, most, spec.unit)
     if spec.measure != "users" and not spec.property:
-        raise PayloadError(f"Expected `property` for measure {spec.measure!r}, got none")
+        raise SpecError(f"Expected `property` for measure {spec.measure!r}, got none", "$.property")
     if spec.min_returns < 1:
-        raise PayloadError(f"Expected `min_returns` of at least 1, got {spec.min_returns}")
+        raise SpecError(
+            f"Expected `min_returns` of at least 1, got {spec.min_returns}", "$.min_returns"
+        )
     for name, step in (("born", spec.born), ("returning", spec.returning)):
         _check_step(name, step)
 
 
 def _check_brackets(brackets: list[list[int]], most: int, unit: str) -> None:
     if not brackets:
-        raise PayloadError("Expected at least one bracket in `brackets`, got none")
+        raise SpecError("Expected at least one bracket in `brackets`, got none", "$.brackets")
     previous = -1
     for i, bracket in enumerate(brackets):
         if len(bracket) != 2:
-            raise PayloadError(
-                f"Expected [first, last] periods, got {bracket} - at `brackets[{i}]`"
-            )
+            raise SpecError(f"Expected [first, last] periods, got {bracket}", f"$.brackets[{i}]")
         first, last = bracket
         if not 0 <= first <= last <= most:
-            raise PayloadError(
-                f"Expected 0 <= first <= last <= {most} (unit {unit!r}), got {bracket} "
-                f"- at `brackets[{i}]`"
+            raise SpecError(
+                f"Expected 0 <= first <= last <= {most} (unit {unit!r}), got {bracket}",
+                f"$.brackets[{i}]",
             )
         if first <= previous:
-            raise PayloadError(
+            raise SpecError(
                 f"Expected brackets in increasing order without overlap, got {bracket} after "
-                f"period {previous} - at `brackets[{i}]`"
+                f"period {previous}",
+                f"$.brackets[{i}]",
             )
         previous = last
 
 
 def _check_step(name: str, step: Step) -> None:
     if step.min_gap is not None or step.max_gap is not None:
-        raise PayloadError(f"Expected no `min_gap` or `max_gap` in `{name}` (funnels only)")
+        raise SpecError(
+            f"Expected no `min_gap` or `max_gap` in `{name}` (funnels only)", f"$.{name}"
+        )

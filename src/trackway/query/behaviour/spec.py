@@ -11,7 +11,7 @@ from typing import Literal
 
 import msgspec
 
-from trackway.query.spec import Breakdown
+from trackway.query.breakdowns import Breakdown
 
 LengthUnit = Literal["second", "minute", "hour", "day", "week"]
 UNIT_MS = {

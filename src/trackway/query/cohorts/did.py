@@ -17,16 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from trackway.query.behaviour.common import event_mask
 from trackway.query.cohorts.spec import Did, DidSpec
 from trackway.query.context import ReportContext
+from trackway.query.frame import ALL_HISTORY_MS, END_OF_TIME, event_mask
 from trackway.query.shard_view import ShardView
 from trackway.query.timebuckets import day_range, zone
-from trackway.storage.scan import TimeRange, property_columns
-from trackway.types import I64
-
-ALL_HISTORY_MS = -(2**62)
-ALL_FUTURE_MS = 2**62
+from trackway.storage.scan import property_columns
+from trackway.types import I64, TimeRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +44,9 @@ def window(spec: DidSpec, now_ms: int, timezone: str) -> Window:
     if spec.within_days is not None:
         today = datetime.fromtimestamp(now_ms / 1000, tz).date()
         start, _ = day_range(today - timedelta(days=spec.within_days - 1), today, tz)
-        return Window(start, end, (start, ALL_FUTURE_MS))
+        return Window(start, end, (start, END_OF_TIME))
     start = ALL_HISTORY_MS
-    fixed_end = ALL_FUTURE_MS
+    fixed_end = END_OF_TIME
     if spec.from_date is not None:
         start = day_range(spec.from_date, spec.from_date, tz)[0]
     if spec.to_date is not None:

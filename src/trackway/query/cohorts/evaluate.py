@@ -17,9 +17,9 @@ from functools import reduce
 
 import numpy as np
 
-from trackway.errors import PayloadError
 from trackway.query.cohorts.did import did_counts, event_users
 from trackway.query.cohorts.profile_view import ProfileView
+from trackway.query.cohorts.references import check_saved
 from trackway.query.cohorts.spec import (
     AllOf,
     AnyOf,
@@ -31,11 +31,14 @@ from trackway.query.cohorts.spec import (
     Not,
     Profile,
     check_definition,
+    condition_of,
 )
-from trackway.query.cohorts.store import CohortStore, SavedCohort, check_saved
 from trackway.query.context import ReportContext
+from trackway.query.errors import SpecError
 from trackway.query.expr import ExpressionError
-from trackway.query.profiles import ProfileTable
+from trackway.query.profile_table import ProfileTable
+from trackway.saved.objects import SavedCohort
+from trackway.saved.store import SavedStore
 from trackway.storage.sharding import user_hash
 from trackway.types import I64
 
@@ -80,10 +83,10 @@ class CohortMembers:
                 )
             if cohort_id in self._active:
                 chain = " → ".join(str(c) for c in [*self._active, cohort_id])
-                raise PayloadError(f"Expected no cohort to depend on itself, got {chain}")
+                raise SpecError(f"Expected no cohort to depend on itself, got {chain}")
             self._active.append(cohort_id)
             try:
-                found = self.evaluate(check_definition(saved.definition))
+                found = self.evaluate(condition_of(saved))
             finally:
                 self._active.pop()
             self._memo[cohort_id] = found
@@ -92,7 +95,7 @@ class CohortMembers:
     def unsaved(self, definition: CohortDefinition) -> I64:
         """The members of a definition that is not saved (checked as a save would)."""
         if definition.group != self.group:
-            raise PayloadError(
+            raise SpecError(
                 f"Expected a cohort of {_kind(self.group)}, got one of {_kind(definition.group)}"
             )
         probe = SavedCohort(0, definition.name, definition.description, definition.group,
@@ -117,9 +120,10 @@ class CohortMembers:
                     return self._did(condition)
                 case InCohort(cohort_id=cohort_id, path=path):
                     if cohort_id not in self.saved():
-                        raise PayloadError(
+                        raise SpecError(
                             "Invalid cohort definition: expected the id of a saved cohort of"
-                            f" this project, got {cohort_id} - at `{path}`"
+                            f" this project, got {cohort_id}",
+                            path,
                         )
                     return self.members(cohort_id)
                 case Listed(ids=ids):
@@ -166,8 +170,8 @@ class CohortMembers:
         with self._lock:
             if self._saved is None:
                 reader, project = self.context.reader, self.context.project
-                cohorts = CohortStore.of(reader.data_dir, project.id).all()
-                self._saved = {c.cohort_id: c for c in cohorts}
+                cohorts = SavedStore.of(reader.data_dir, project.id).read().cohorts.items
+                self._saved = {c.id: c for c in cohorts}
             return self._saved
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trackway.query.expr import Compiled, ExpressionError, Vector
-from trackway.query.profiles import ProfileTable
+from trackway.query.profile_table import ProfileTable
 from trackway.types import I64
 
 

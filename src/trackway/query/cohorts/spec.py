@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 import msgspec
 
-from trackway.errors import PayloadError
+from trackway.query.errors import SpecError
 from trackway.query.expr import Compiled, ExpressionError, compile_expression
+from trackway.saved.objects import SavedCohort
 
 MAX_CONDITIONS = 1000  # nodes of one tree: bounds the work a definition can ask for
 MAX_DEPTH = 32
@@ -105,21 +106,30 @@ def decode_definition(body: bytes) -> CohortDefinition:
     try:
         return _definition_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise PayloadError(f"Invalid cohort definition: {exc}") from None
+        raise SpecError(f"Invalid cohort definition: {exc}") from None
     except msgspec.DecodeError as exc:
-        raise PayloadError(f"Expected a JSON cohort definition: {exc}") from None
+        raise SpecError(f"Expected a JSON cohort definition: {exc}") from None
+
+
+def definition_of(saved: SavedCohort) -> CohortDefinition:
+    return CohortDefinition(saved.name, saved.condition, saved.description, saved.group)
+
+
+def condition_of(saved: SavedCohort) -> Condition:
+    """A saved cohort's condition tree (it was checked when saved)."""
+    return check_definition(definition_of(saved))
 
 
 def check_definition(definition: CohortDefinition) -> Condition:
     if not definition.name.strip():
-        raise PayloadError("Invalid cohort definition: expected a non-empty `name` - at `$.name`")
+        raise SpecError("Invalid cohort definition: expected a non-empty `name`", "$.name")
     if definition.group is not None and not definition.group:
-        raise PayloadError("Invalid cohort definition: expected a group key - at `$.group`")
+        raise SpecError("Invalid cohort definition: expected a group key", "$.group")
     return parse_condition(definition.condition, "$.condition")
 
 
 def parse_condition(raw: Any, path: str) -> Condition:
-    """The tree of a JSON condition; a PayloadError names the path of the first fault."""
+    """The tree of a JSON condition; a SpecError names the path of the first fault."""
     counter = [0]
     return _parse(raw, path, 0, counter)
 
@@ -172,7 +182,7 @@ def parse_did(value: Any, path: str) -> Did:
         message = str(exc).replace("- at `$", f"- at `{path}", 1)
         if "- at `" not in message:
             message += f" - at `{path}`"
-        raise PayloadError(f"Invalid cohort definition: {message}") from None
+        raise SpecError(f"Invalid cohort definition: {message}") from None
     if spec.event is not None and not spec.event:
         raise _invalid("Expected an event name, or null for any event", f"{path}.event")
     if spec.at_least < 0:
@@ -224,7 +234,7 @@ def _compile(text: str, path: str) -> Compiled:
     try:
         return compile_expression(text)
     except ExpressionError as exc:
-        raise PayloadError(f"Invalid cohort definition at `{path}`: {exc.message}") from None
+        raise SpecError(f"Invalid cohort definition at `{path}`: {exc.message}") from None
 
 
 def referenced(condition: Condition) -> set[int]:
@@ -248,9 +258,9 @@ def referenced(condition: Condition) -> set[int]:
     return found
 
 
-def _invalid(expected: str, path: str, found: str | None = None) -> PayloadError:
+def _invalid(expected: str, path: str, found: str | None = None) -> SpecError:
     got = f", got {found}" if found is not None else ""
-    return PayloadError(f"Invalid cohort definition: {expected}{got} - at `{path}`")
+    return SpecError(f"Invalid cohort definition: {expected}{got}", path)
 
 
 def _kind(value: Any) -> str:

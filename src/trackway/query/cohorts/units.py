@@ -15,7 +15,7 @@ import orjson
 
 from trackway.query.context import ReportContext
 from trackway.query.expr import UNDEFINED, JsonObject, Timestamp
-from trackway.query.profiles import ProfileTable
+from trackway.query.profile_table import ProfileTable
 from trackway.types import I64
 
 

@@ -1,1 +1,0 @@
-"""Cluster: Dask execution and multi-node wiring."""
