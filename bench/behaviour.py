@@ -27,6 +27,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from bench.harness import (
     DAY_MS,
     DAYS,
@@ -49,7 +51,7 @@ from trackway.query.behaviour.spec import (
     RetentionSpec,
     Step,
 )
-from trackway.query.spec import Breakdown
+from trackway.query.breakdowns import Breakdown
 
 WINDOW = Length(7, "day")
 WINDOW_MS = WINDOW.ms()
@@ -390,9 +392,7 @@ def open_engine(engine: str, mode: str, paths: Paths) -> Runner:
 
 def _trackway_runner(data_dir: Path) -> Runner:
     # Only trackway's worker imports its query path (numba kernels).
-    from trackway.query.behaviour.flows import run_flows  # noqa: PLC0415
-    from trackway.query.behaviour.funnels import run_funnel  # noqa: PLC0415
-    from trackway.query.behaviour.retention import run_retention  # noqa: PLC0415
+    from trackway.query.reports import run_report  # noqa: PLC0415
     from trackway.storage.scan import EventReader  # noqa: PLC0415
 
     reader = EventReader(data_dir, cache_bytes=4 << 30)
@@ -400,14 +400,7 @@ def _trackway_runner(data_dir: Path) -> Runner:
 
     def run(key: str) -> list[Any]:
         query = QUERY_BY_KEY[key]
-        spec = query.spec
-        if isinstance(spec, FunnelSpec):
-            result = run_funnel(reader, project, spec)
-        elif isinstance(spec, RetentionSpec):
-            result = run_retention(reader, project, spec)
-        else:
-            result = run_flows(reader, project, spec)
-        return query.answer(result)
+        return query.answer(msgspec.to_builtins(run_report(reader, project, query.spec)))
 
     return run
 

@@ -40,10 +40,11 @@ from bench.behaviour import LAST_DAY, _funnel_spec, chdb_funnel, duckdb_funnel
 from bench.harness import DAYS, END_MS, FIRST_DAY, SIZES, START_MS, _chdb_session
 from trackway.datagen import BROWSERS, EVENT_NAMES, FUNNEL, Events, generate
 from trackway.projects import Project, ProjectCatalog
-from trackway.query.behaviour.funnels import run_funnel
 from trackway.query.behaviour.spec import FunnelSpec
 from trackway.query.cohorts.spec import CohortDefinition
-from trackway.query.cohorts.store import CohortStore
+from trackway.query.reports import run_report
+from trackway.services import cohorts
+from trackway.services.context import Services
 from trackway.storage.columns import column_type, conform
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
@@ -195,10 +196,10 @@ def _chdb(parquet: Path) -> Callable[[str], list[int]]:
 
 def _saved_cohort(data_dir: Path, project: Project) -> int:
     """The behavioural cohort, saved once in the project: its id."""
-    store = CohortStore.of(data_dir, project.id)
-    for saved in store.all():
+    services = Services.open(data_dir)
+    for saved in cohorts.cohorts(services, project):
         if saved.name == "bench pricing viewers":
-            return saved.cohort_id
+            return saved.id
     condition = {
         "did": {
             "event": COHORT_EVENT,
@@ -208,7 +209,7 @@ def _saved_cohort(data_dir: Path, project: Project) -> int:
         }
     }
     definition = CohortDefinition(name="bench pricing viewers", condition=condition)
-    return store.add(definition, int(time.time() * 1000)).cohort_id
+    return cohorts.add_cohort(services, project, definition, int(time.time() * 1000)).id
 
 
 # --- trackway -------------------------------------------------------------------------------
@@ -231,8 +232,8 @@ def _trackway(data_dir: Path, fresh: bool = False) -> Callable[[str], list[int]]
     def run(case: str) -> list[int]:
         project: Project = off if case == "off" else on
         spec: FunnelSpec = filtered if case == "cohort" else plain
-        result = run_funnel(reader(), project, spec)
-        return [int(s["count"]) for s in result["steps"]]
+        result = run_report(reader(), project, spec)
+        return [int(s.count) for s in result.steps]
 
     return run
 

@@ -31,6 +31,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from bench.harness import (
     DAY_MS,
     DAYS,
@@ -45,7 +47,8 @@ from bench.harness import (
     same_rows,
 )
 from trackway.projects import ProjectCatalog
-from trackway.query.spec import Breakdown, InsightsSpec, Metric
+from trackway.query.breakdowns import Breakdown
+from trackway.query.insights.spec import InsightsSpec, Metric
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +189,7 @@ def open_engine(engine: str, mode: str, paths: Paths) -> Runner:
 
 def _trackway_runner(data_dir: Path) -> Runner:
     # Only trackway's worker imports its query path (numba kernels).
-    from trackway.query.insights import run_insights  # noqa: PLC0415
+    from trackway.query.reports import run_report  # noqa: PLC0415
     from trackway.storage.scan import EventReader  # noqa: PLC0415
 
     reader = EventReader(data_dir, cache_bytes=4 << 30)
@@ -194,7 +197,7 @@ def _trackway_runner(data_dir: Path) -> Runner:
 
     def run(key: str) -> list[Any]:
         query = QUERY_BY_KEY[key]
-        return query.answer(run_insights(reader, project, query.spec))
+        return query.answer(msgspec.to_builtins(run_report(reader, project, query.spec)))
 
     return run
 
