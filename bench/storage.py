@@ -64,10 +64,9 @@ from trackway.settings import Settings
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable
-from trackway.storage.layout import ProjectPaths
+from trackway.storage.layout import CONSUMER, ProjectPaths
 from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
-from trackway.storage.worker import CONSUMER
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "storage.json"

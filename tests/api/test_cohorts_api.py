@@ -18,8 +18,8 @@ import pytest
 
 from tests.api.client import Answer, call
 from tests.live_server import LiveServer, make_project, running_server
-from tests.query.cohort_reference import Reference, write_profiles
-from tests.query.store import Event, event, store
+from tests.query.store import Event, event, store, write_profiles
+from tests.reference.cohorts import Reference
 from trackway.projects import Project
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.query.cohort_reference import Reference, write_profiles
-from tests.query.store import event, new_project, store
+from tests.query.store import event, new_project, store, write_profiles
+from tests.reference.cohorts import Reference
 from trackway.cli import main
 from trackway.projects import Project
 

@@ -47,15 +47,24 @@ def write_parts(data_dir: Path, project: Project, events: list[Event]) -> None:
 
 def write_tail(data_dir: Path, project: Project, events: list[Event]) -> None:
     """``events`` as one /track record in the real log, past anything the table holds."""
-    if not events:
-        return
+    if events:
+        append_record(data_dir, LogRecord(project.id, "track", 1, events))
+
+
+def write_profiles(data_dir: Path, project: Project, kind: str, updates: list[Event]) -> None:
+    """Profile updates (``engage`` or ``groups``, ingest's normal form) as one logged record."""
+    append_record(data_dir, LogRecord(project.id, kind, 1, updates))
+
+
+def append_record(data_dir: Path, record: LogRecord) -> None:
+    """One record appended to the real log, durably, by a writer of its own."""
     directory, lock = claim_writer_dir(data_dir / "log")
     writer = LogWriter(directory)
 
     async def append() -> None:
         appender = DurableAppender(writer)
         try:
-            await appender.append(encode_record(LogRecord(project.id, "track", 1, events)))
+            await appender.append(encode_record(record))
         finally:
             await appender.close()
 

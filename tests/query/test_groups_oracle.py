@@ -11,10 +11,8 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.query import behaviour_reference as oracle
-from tests.query import period_reference
 from tests.query.answers import answer
-from tests.query.test_behaviour_oracle import (
+from tests.query.behaviour.test_oracle import (
     DAY_RANGES,
     ORACLE,
     ZONES,
@@ -26,6 +24,8 @@ from tests.query.test_behaviour_oracle import (
     retention_cases,
     streams,
 )
+from tests.reference import behaviour as oracle
+from tests.reference import periods as period_reference
 
 GROUP = "company"
 GROUPS = ["acme", "beta", 7, None]  # an integer value is the group "7"

@@ -1,7 +1,7 @@
 """Reports under identity resolution against the references run over resolved events: the
 engine answers over events as they were sent (each on the shard of its own distinct_id),
 the references over the same events with every distinct_id replaced by its canonical id
-(tests/query/identity_reference.py). Both ID merge modes.
+(tests/reference/identity.py). Both ID merge modes.
 
 Random streams: people with several devices or anonymous ids, signed-in events before,
 between and after the anonymous ones, devices that never sign in, a device shared by two
@@ -25,11 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
-from tests.query import behaviour_reference as oracle
-from tests.query import identity_reference, period_reference, reference
 from tests.query.answers import answer
-from tests.query.store import event, new_project, reader, store
-from tests.query.test_behaviour_oracle import (
+from tests.query.behaviour.test_oracle import (
     DAY_RANGES,
     FILTERS,
     NAMES,
@@ -43,7 +40,12 @@ from tests.query.test_behaviour_oracle import (
     retention_cases,
     streams,
 )
-from tests.query.test_insights_oracle import assert_matches
+from tests.query.insights.test_oracle import assert_matches
+from tests.query.store import event, new_project, reader, store
+from tests.reference import behaviour as oracle
+from tests.reference import identity as identity_reference
+from tests.reference import insights as reference
+from tests.reference import periods as period_reference
 from trackway.projects import Project
 from trackway.query.behaviour.spec import FrequencySpec, LifecycleSpec
 from trackway.query.insights.spec import Breakdown, InsightsSpec, Metric
@@ -321,7 +323,7 @@ def insights_specs(draw: st.DrawFn, first: date, last: date, tz: str | None) -> 
 
 def _insights(spec: InsightsSpec, actual: dict[str, Any], resolved: Events) -> None:
     # The engine may order tied segments its own way: any correct page is accepted, and
-    # the reference then measures the segments the engine shows (test_insights_oracle.py).
+    # the reference then measures the segments the engine shows (tests/query/insights/test_oracle.py).
     metric = actual["series"][0]["metric"] if actual["series"] else None
     shown = [
         tuple(s["segment"])

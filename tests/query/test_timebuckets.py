@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.query import reference
+from tests.reference import insights as reference
 from trackway.query.errors import SpecError
 from trackway.query.timebuckets import UNITS, buckets
 

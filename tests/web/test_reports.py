@@ -19,8 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.api.test_behaviour_api import get, native, ok
 from tests.live_server import LiveServer, make_project, running_server
-from tests.query.cohort_reference import write_profiles
-from tests.query.store import store
+from tests.query.store import store, write_profiles
 from tests.web.browser import choose, new_page, open_page, screenshot, set_dates, sign_in
 from tests.web.shop import first_day, last_day, shop_events, shop_profiles
 from trackway.projects import Project

@@ -42,6 +42,7 @@ class Endpoint:
     strict: bool = False  # any other parameter is refused by name rather than ignored
     body: type[Any] | None = None  # the JSON request body, for the document
     result: type[Any] | None = None  # the JSON answer, for the document
+    example: dict[str, Any] | None = None  # a request body that works, for the document
 
     def check_params(self, params: Params) -> None:
         if not self.strict:

@@ -89,10 +89,10 @@ def _operation(endpoint: Endpoint, parameters: list[dict[str, Any]]) -> dict[str
         },
     }
     if endpoint.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _ref(endpoint.body)}},
-        }
+        content: dict[str, Any] = {"schema": _ref(endpoint.body)}
+        if endpoint.example is not None:
+            content["example"] = endpoint.example
+        operation["requestBody"] = {"required": True, "content": {"application/json": content}}
     return operation
 
 

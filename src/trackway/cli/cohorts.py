@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from trackway.cli.common import Commands, print_json, project_of, project_option, services_of
+from trackway.cli.options import Commands, print_json, project_of, project_option, services_of
 from trackway.errors import PayloadError
 from trackway.query.cohorts.spec import CohortDefinition, decode_definition, definition_of
 from trackway.saved.objects import SavedCohort

@@ -8,7 +8,7 @@ import sys
 import orjson
 from deltalake import DeltaTable
 
-from trackway.cli.common import (
+from trackway.cli.options import (
     Commands,
     data_dir_option,
     day,

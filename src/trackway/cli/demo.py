@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from trackway.cli.common import Commands, data_dir_option
+from trackway.cli.options import Commands, data_dir_option
 from trackway.datagen import DAY_MS, generate, to_table
 from trackway.projects import Project, ProjectCatalog
 from trackway.storage.events_table import EventTable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from trackway.cli.common import Commands, print_json, project_of, project_option, services_of
+from trackway.cli.options import Commands, print_json, project_of, project_option, services_of
 from trackway.services import users
 
 

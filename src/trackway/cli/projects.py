@@ -6,7 +6,7 @@ import argparse
 
 import orjson
 
-from trackway.cli.common import Commands, data_dir_option
+from trackway.cli.options import Commands, data_dir_option
 from trackway.projects import ID_MERGE_MODES, Project, ProjectCatalog
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from trackway.cli.common import Commands, print_json, project_of, project_option, services_of
+from trackway.cli.options import Commands, print_json, project_of, project_option, services_of
 from trackway.cli.tables import RENDERERS
 from trackway.errors import PayloadError
 from trackway.query.reports import REPORTS, decode_spec

@@ -8,8 +8,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from trackway.cli.common import Commands, data_dir_option
 from trackway.cli.demo import create_demo_project
+from trackway.cli.options import Commands, data_dir_option
 from trackway.projects import Project, ProjectCatalog
 from trackway.server import DATA_DIR_ENV
 from trackway.settings import Settings

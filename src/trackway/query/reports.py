@@ -73,6 +73,9 @@ class ReportKind(Generic[S, R]):
     # all a run does before it scans.
     plan: Callable[[S], object]
     run: Callable[[ReportContext, S], R]
+    # A small spec of this kind that runs, dates aside: the OpenAPI document shows it, the
+    # tests run every kind with it.
+    example: dict[str, Any]
 
 
 REPORTS: dict[str, ReportKind[Any, Any]] = {
@@ -86,6 +89,7 @@ REPORTS: dict[str, ReportKind[Any, Any]] = {
             InsightsResult,
             insights.plan,
             insights.run_insights,
+            {"metrics": [{"event": "Purchase", "measure": "unique"}], "unit": "week"},
         ),
         ReportKind(
             "funnels",
@@ -95,6 +99,7 @@ REPORTS: dict[str, ReportKind[Any, Any]] = {
             FunnelResult,
             funnels.plan,
             funnels.run_funnel,
+            {"steps": [{"event": "Signed up"}, {"event": "Purchase"}], "window": {"length": 7}},
         ),
         ReportKind(
             "retention",
@@ -104,6 +109,7 @@ REPORTS: dict[str, ReportKind[Any, Any]] = {
             RetentionResult,
             retention.plan,
             retention.run_retention,
+            {"born": {"event": "Signed up"}, "unit": "week", "periods": 4},
         ),
         ReportKind(
             "flows",
@@ -113,6 +119,7 @@ REPORTS: dict[str, ReportKind[Any, Any]] = {
             FlowsResult,
             flows.plan,
             flows.run_flows,
+            {"anchor": {"event": "Signed up"}, "steps": 3},
         ),
         ReportKind(
             "frequency",
@@ -122,6 +129,7 @@ REPORTS: dict[str, ReportKind[Any, Any]] = {
             FrequencyResult,
             frequency.plan,
             frequency.run_frequency,
+            {"event": "Purchase", "unit": "week"},
         ),
         ReportKind(
             "lifecycle",
@@ -131,6 +139,7 @@ REPORTS: dict[str, ReportKind[Any, Any]] = {
             LifecycleResult,
             lifecycle.plan,
             lifecycle.run_lifecycle,
+            {"event": "Purchase", "unit": "week"},
         ),
     )
 }

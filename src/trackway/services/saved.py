@@ -63,7 +63,14 @@ def report(services: Services, project: Project, report_id: int) -> SavedReport:
 def add_report(
     services: Services, project: Project, request: ReportRequest, now_ms: int
 ) -> SavedReport:
-    _check_report(request, "$.definition")
+    return _add_report(services, project, request, now_ms, "$.definition")
+
+
+def _add_report(
+    services: Services, project: Project, request: ReportRequest, now_ms: int, path: str
+) -> SavedReport:
+    """``path``: where the request holds the definition, for errors."""
+    _check_report(request, path)
 
     def add(saved: Saved) -> SavedReport:
         return saved.reports.add(lambda report_id: _report(report_id, request, now_ms, now_ms))
@@ -201,12 +208,7 @@ def add_funnel(
     services: Services, project: Project, request: FunnelRequest, now_ms: int
 ) -> SavedReport:
     as_report = ReportRequest(request.name, FUNNELS, definition=request.funnel)
-    _check_report(as_report, "$.funnel")
-
-    def add(saved: Saved) -> SavedReport:
-        return saved.reports.add(lambda report_id: _report(report_id, as_report, now_ms, now_ms))
-
-    return store(services, project).update(add)
+    return _add_report(services, project, as_report, now_ms, "$.funnel")
 
 
 def remove_funnel(services: Services, project: Project, funnel_id: int, now_ms: int) -> None:

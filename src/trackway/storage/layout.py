@@ -7,6 +7,8 @@ from pathlib import Path
 
 # Delta application-transaction ids recording how far a table applied each log writer.
 LOG_APP_PREFIX = "trackway-log:"
+# The storage worker's consumer name in the log.
+CONSUMER = "storage"
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,4 +86,4 @@ class ProfileReader:
         def applied(writer: str) -> int:
             return (table.transaction_version(LOG_APP_PREFIX + writer) or 0) if table else 0
 
-        return [r for r in self._tail.records(project.id, applied) if r.kind == KINDS[kind]]
+        return self._tail.records(project.id, applied, (KINDS[kind],))

@@ -134,8 +134,7 @@ class EventReader:
         def applied(writer: str) -> int:
             return 0 if snapshot is None else snapshot.applied_offset(writer)
 
-        records = self.log_tail.records(project.id, applied)
-        return [r for r in records if r.kind in _EVENT_KINDS]
+        return self.log_tail.records(project.id, applied, _EVENT_KINDS)
 
     def _tail_table(self, project: Project, snapshot: Snapshot | None) -> pa.Table | None:
         """The uncommitted events as one sorted table, rebuilt only when the tail changed

@@ -26,11 +26,10 @@ from trackway.storage.columns import events_to_table
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.events_table import EventTable
-from trackway.storage.layout import ProjectPaths
+from trackway.storage.layout import CONSUMER, ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
 from trackway.storage.profile_store import ProfileStore
 
-CONSUMER = "storage"
 _terminated = threading.Event()
 logger = logging.getLogger(__name__)
 

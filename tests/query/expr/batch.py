@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from tests.query.expr.reference import Row
+from tests.reference.expressions import Row
 from trackway.query.expr import (
     ExpressionError,
     JsonObject,

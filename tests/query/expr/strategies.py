@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.query.expr.reference import Row
+from tests.reference.expressions import Row
 from trackway.query.expr import ast
 from trackway.query.expr.values import UNDEFINED, JsonObject
 

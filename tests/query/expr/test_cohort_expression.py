@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.query.expr.batch import Batch
-from tests.query.expr.reference import Row
+from tests.reference.expressions import Row
 from trackway.query.expr import ExpressionError, Vector, compile_expression
 from trackway.query.expr.ast import Cohort, Logical, Property, Unary
 from trackway.query.expr.parser import parse

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.query.expr.batch import Batch
-from tests.query.expr.reference import Row
+from tests.reference.expressions import Row
 from trackway.errors import InternalError
 from trackway.query.expr import Vector, compile_expression
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.query.expr.batch import Batch
-from tests.query.expr.reference import Row
+from tests.reference.expressions import Row
 from trackway.errors import UserError
 from trackway.query.expr import ExpressionError, compile_expression
 

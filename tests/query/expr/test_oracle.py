@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.query.expr.batch import Batch
-from tests.query.expr.reference import Row, evaluate, same
 from tests.query.expr.strategies import expressions, leaves, rows
+from tests.reference.expressions import Row, evaluate, same
 from trackway.query.expr import ast, compile_expression
 from trackway.query.expr.printer import to_text
 

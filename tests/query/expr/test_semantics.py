@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.query.expr.batch import Batch, run
-from tests.query.expr.reference import Row, same
+from tests.reference.expressions import Row, same
 from trackway.query.expr import UNDEFINED, JsonObject, Timestamp, compile_expression
 
 U = UNDEFINED

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.query.expr.reference import same as same_values
 from tests.query.expr.strategies import anything
+from tests.reference.expressions import same as same_values
 from trackway.query.expr import (
     UNDEFINED,
     JsonObject,

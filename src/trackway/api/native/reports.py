@@ -28,6 +28,7 @@ ROUTES = [
         f"{kind.summary} (body: {kind.spec.__name__})",
         body=kind.spec,
         result=kind.result,
+        example={"from_date": "2026-11-02", "to_date": "2026-11-29", **kind.example},
     )
     for kind in REPORTS.values()
 ]

@@ -140,22 +140,21 @@ class FlowsSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     group: str | None = None  # count groups (this event property's values), not users
 
 
-class FrequencySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class _EventPeriods(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who did an event, period by period: what frequency and lifecycle both ask."""
+
     from_date: date
     to_date: date
     event: str | list[str] | None = None
     where: str | None = None
     unit: Literal["day", "week", "month"] = "week"
+    timezone: str | None = None
+    group: str | None = None  # count groups (this event property's values), not users
+
+
+class FrequencySpec(_EventPeriods, frozen=True, forbid_unknown_fields=True):
     addiction_unit: Literal["hour", "day"] = "day"
-    timezone: str | None = None
-    group: str | None = None  # count groups (this event property's values), not users
 
 
-class LifecycleSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    from_date: date
-    to_date: date
-    event: str | list[str] | None = None
-    where: str | None = None
-    unit: Literal["day", "week", "month"] = "week"
-    timezone: str | None = None
-    group: str | None = None  # count groups (this event property's values), not users
+class LifecycleSpec(_EventPeriods, frozen=True, forbid_unknown_fields=True):
+    pass

@@ -87,6 +87,12 @@ def check(spec: InsightsSpec) -> None:
             f"Expected `segment_offset` of at least 0, got {spec.segment_offset}",
             "$.segment_offset",
         )
+    if spec.to_date < spec.from_date:
+        raise SpecError(
+            f"Expected `to_date` on or after `from_date`, got {spec.to_date} before "
+            f"{spec.from_date}",
+            "$.to_date",
+        )
     # Room for WAU/MAU look-back and the previous period before, a day's time zone after.
     if spec.from_date < date(1, 3, 1):
         raise SpecError(

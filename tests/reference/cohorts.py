@@ -3,40 +3,17 @@ docs/cohorts.md. It shares the expression reference interpreter, not the engine'
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.query.expr.reference import Row, evaluate
-from trackway.log import DurableAppender, LogRecord, LogWriter, claim_writer_dir, encode_record
-from trackway.projects import Project
+from tests.reference.expressions import Row, evaluate
 from trackway.query.expr import ast
 from trackway.query.expr.ast import walk
 from trackway.query.expr.parser import parse
 
 Event = dict[str, Any]
-
-
-def write_profiles(data_dir: Path, project: Project, kind: str, updates: list[Event]) -> None:
-    """Profile updates (``engage`` or ``groups``, ingest's normal form) as one logged record."""
-    directory, lock = claim_writer_dir(data_dir / "log")
-    writer = LogWriter(directory)
-
-    async def append() -> None:
-        appender = DurableAppender(writer)
-        try:
-            await appender.append(encode_record(LogRecord(project.id, kind, 1, updates)))
-        finally:
-            await appender.close()
-
-    try:
-        asyncio.run(append())
-    finally:
-        writer.close()
-        lock.close()
 
 
 def local_midnight(day: date, tz: str) -> int:

@@ -15,8 +15,15 @@ import numpy as np
 import pytest
 
 from tests.query.answers import answer_json
-from tests.query.cohort_reference import write_profiles
-from tests.query.store import Event, event, new_project, reader, write_parts, write_tail
+from tests.query.store import (
+    Event,
+    event,
+    new_project,
+    reader,
+    write_parts,
+    write_profiles,
+    write_tail,
+)
 from trackway.projects import Project
 from trackway.query.context import ReportContext
 from trackway.query.expr import UNDEFINED

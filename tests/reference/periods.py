@@ -1,5 +1,5 @@
 """Retention, frequency and lifecycle, slowly and obviously: docs/behaviour.md read as plain
-Python over event dicts, with the event helpers of ``behaviour_reference`` (see its docstring
+Python over event dicts, with the event helpers of ``tests/reference/behaviour.py`` (see its docstring
 for the readings taken where the docs leave a choice)."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.query import reference
-from tests.query.behaviour_reference import (
+from tests.reference import insights as reference
+from tests.reference.behaviour import (
     in_days,
     matches,
     rows_by_user,
 )
-from tests.query.reference import Row, local
+from tests.reference.insights import Row, local
 from trackway.query.behaviour.spec import FrequencySpec, LifecycleSpec, RetentionSpec, Step
 
 ROLLING_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}

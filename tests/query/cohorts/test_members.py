@@ -15,8 +15,8 @@ import msgspec
 import numpy as np
 import pytest
 
-from tests.query.cohort_reference import Reference, local_midnight, write_profiles
-from tests.query.store import Event, SavedCohorts, event, new_project, reader, store
+from tests.query.store import Event, SavedCohorts, event, new_project, reader, store, write_profiles
+from tests.reference.cohorts import Reference, local_midnight
 from trackway.errors import NotFoundError
 from trackway.projects import Project
 from trackway.query.cohorts.evaluate import CohortMembers

@@ -1,4 +1,4 @@
-"""The behavioural reports against the plain-Python reference (tests/query/behaviour_reference.py)
+"""The behavioural reports against the plain-Python reference (tests/reference/behaviour.py)
 on random small event streams: a few users and names, many equal times and repeats, events
 near window edges, range edges and the DST changes of New York and Paris, properties to
 filter, hold constant and break down by, rows spread over committed parts and the log tail;
@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
-from tests.query import behaviour_reference as oracle
-from tests.query import period_reference, reference
 from tests.query.answers import answer
 from tests.query.store import event, new_project, reader, store
+from tests.reference import behaviour as oracle
+from tests.reference import insights as reference
+from tests.reference import periods as period_reference
 from trackway.projects import Project
 from trackway.query.behaviour.spec import (
     DropOffs,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.query.answers import answer_json
-from tests.query.cohort_reference import Reference, write_profiles
-from tests.query.store import SavedCohorts, event, new_project, reader, store
+from tests.query.store import SavedCohorts, event, new_project, reader, store, write_profiles
+from tests.reference.cohorts import Reference
 from trackway.projects import Project
 from trackway.query.cohorts.spec import CohortDefinition
 

@@ -1,4 +1,4 @@
-"""Options and lookups shared by the commands."""
+"""Options, lookups and output helpers shared by the commands."""
 
 from __future__ import annotations
 

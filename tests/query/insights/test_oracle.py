@@ -1,4 +1,4 @@
-"""The Insights engine against the plain-Python reference (tests/query/reference.py) on random
+"""The Insights engine against the plain-Python reference (tests/reference/insights.py) on random
 small event sets: a few users and names, times around DST changes, duplicates with different
 mp_processing_time_ms, mixed-type and missing properties, rows spread over several parts
 per shard and the log tail; random specs over every measure."""
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.query import reference
 from tests.query.answers import answer
 from tests.query.store import event, new_project, reader, store
+from tests.reference import insights as reference
 from trackway.query.insights.spec import Breakdown, Formula, InsightsSpec, Metric
 
 ZONES = [None, "UTC", "America/New_York", "Europe/Paris"]

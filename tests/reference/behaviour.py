@@ -5,7 +5,7 @@ One user at a time, no numpy, nothing from ``trackway.query`` but the spec struc
 user's events by the documented tie rule, apply grace bursts, then per report the documented
 semantics as directly as possible. Funnel attempts are enumerated one by one; loose order
 keeps, per step, the set of events reachable as that step. Filters, labels and time buckets
-come from the Insights reference (``tests/query/reference.py``).
+come from the Insights reference (``tests/reference/insights.py``).
 
 Rules docs/behaviour.md states that are easy to miss, kept here on purpose: an event's time
 under ``grace`` is its burst's time for everything (the date range and sessions included),
@@ -40,8 +40,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.query import reference
-from tests.query.reference import MISSING, OTHER, Row, local
+from tests.reference import insights as reference
+from tests.reference.insights import MISSING, OTHER, Row, local
 from trackway.query.behaviour.spec import (
     FlowsSpec,
     FunnelSpec,

@@ -1,6 +1,6 @@
 """Behavioural reports, golden cases: small event sets whose answers are worked out by hand
 from docs/behaviour.md, one table per report and option; each answer is also checked against
-the reference (tests/query/behaviour_reference.py). Then hostile specs, which must fail fast
+the reference (tests/reference/behaviour.py). Then hostile specs, which must fail fast
 with an error naming the fault."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests.query import behaviour_reference as oracle
-from tests.query import period_reference
 from tests.query.answers import answer
 from tests.query.store import Event, event, new_project, reader, store
+from tests.reference import behaviour as oracle
+from tests.reference import periods as period_reference
 from trackway.errors import UserError
 from trackway.projects import Project
 from trackway.query.behaviour.spec import (
