@@ -1,7 +1,7 @@
 // Flows: what users do after (or before) an event, as a Sankey of their paths
 // (POST /flows). The state lives in the URL.
 
-import { filterEditor } from "../components/filters.js";
+import { filterEditor, whereField } from "../components/filters.js";
 import { eventPicker, propertyPicker } from "../components/pickers.js";
 import { mountReport, renderReportTile, segmented } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
@@ -33,8 +33,6 @@ function builder(api, state, onChange) {
   counting.addEventListener("change", () => { state.counting = counting.value; onChange(); });
   const top = select([4, 6, 8, 10, 15].map((n) => [String(n), `${n} events`]), String(state.top), { name: "top" });
   top.addEventListener("change", () => { state.top = Number(top.value); onChange(); });
-  const where = h("textarea", { id: "flows-where", name: "where", rows: "2", spellcheck: "false", value: state.where || "", placeholder: 'properties["country"] == "FR"' });
-  where.addEventListener("change", () => { state.where = where.value.trim(); onChange(); });
   return h("form", { class: "builder", "aria-label": "Flows definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Anchor"),
       stepEditor(api, state.anchor, { label: "Anchor event", name: "anchor-event", onChange }),
@@ -51,7 +49,7 @@ function builder(api, state, onChange) {
       field("Events shown per step", top),
       h("p", { class: "help" }, "Hidden events are left out of the paths."), hidden, addHidden),
     filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
-    h("div", { class: "field" }, h("label", { for: "flows-where" }, "Custom filter expression"), where));
+    whereField(state, onChange, { id: "flows-where" }));
 }
 
 const report = {

@@ -2,7 +2,7 @@
 // exclusions, properties held constant, global filters and breakdowns. It edits the state in
 // place and calls `onChange` after every edit.
 
-import { breakdownEditor, filterEditor } from "../components/filters.js";
+import { breakdownEditor, filterEditor, whereField } from "../components/filters.js";
 import { propertyPicker } from "../components/pickers.js";
 import { newStep, stepEditor } from "../components/step_editor.js";
 import { field, h, replace, select } from "../dom.js";
@@ -91,9 +91,6 @@ export function funnelsBuilder(api, state, onChange) {
   renderSteps();
   renderExclusions();
   renderHeld();
-  const whereId = "funnel-where";
-  const where = h("textarea", { id: whereId, name: "where", rows: "2", spellcheck: "false", value: state.where || "", placeholder: 'properties["country"] == "FR"' });
-  where.addEventListener("change", () => { state.where = where.value.trim(); onChange(); });
 
   return h("form", { class: "builder", "aria-label": "Funnel definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Steps"), steps, addStep),
@@ -102,7 +99,7 @@ export function funnelsBuilder(api, state, onChange) {
       h("p", { class: "help" }, "Attempts with one of these events between the steps do not count."), exclusions, addExclusion),
     h("fieldset", { class: "editor" }, h("legend", {}, "Hold constant"), held, addHeld),
     filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
-    h("div", { class: "field" }, h("label", { for: whereId }, "Custom filter expression"), where),
+    whereField(state, onChange, { id: "funnel-where" }),
     breakdownEditor(api, state.breakdowns, { event: () => state.steps[0].event, onChange, max: 2 }));
 }
 
