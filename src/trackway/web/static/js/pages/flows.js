@@ -2,31 +2,21 @@
 // (POST /flows). The state lives in the URL.
 
 import { filterEditor, whereField } from "../components/filters.js";
+import { pickerList } from "../components/picker_list.js";
 import { eventPicker, propertyPicker } from "../components/pickers.js";
 import { mountReport, renderReportTile, segmented } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
-import { field, h, replace, select } from "../dom.js";
+import { field, h, select } from "../dom.js";
 import { COUNTINGS, DIRECTIONS, MAX_STEPS, describe, flowsSpec, normalize, problem } from "./flows_query.js";
 import { renderFlows } from "./flows_view.js";
 
 function builder(api, state, onChange) {
-  const hidden = h("div", { class: "stack" });
-  const renderHidden = () => replace(hidden, state.hide.map((name, index) => h("div", { class: "editor-row" },
-    eventPicker(api, {
-      label: `Hidden event ${index + 1}`, value: name, allowAll: false, name: `hide-${index}`,
-      onChange: (next) => { state.hide[index] = next || null; onChange(); },
-    }),
-    h("button", {
-      class: "button icon ghost", type: "button", "aria-label": `Show hidden event ${index + 1} again`, title: "Remove",
-      onclick: () => { state.hide.splice(index, 1); renderHidden(); onChange(); },
-    }, "×"))));
-  const addHidden = h("button", { class: "button small ghost", type: "button" }, "+ Hide an event");
-  addHidden.addEventListener("click", () => {
-    state.hide.push(null);
-    renderHidden();
-    hidden.lastElementChild?.querySelector("input")?.focus();
+  const hidden = pickerList(state.hide, {
+    picker: (name, index, set) => eventPicker(api, { label: `Hidden event ${index + 1}`, value: name, allowAll: false, name: `hide-${index}`, onChange: set }),
+    removeLabel: (index) => `Show hidden event ${index + 1} again`,
+    addLabel: "+ Hide an event",
+    onChange,
   });
-  renderHidden();
   const collapse = h("input", { type: "checkbox", id: "collapse-repeats", name: "collapse_repeats", checked: Boolean(state.collapse_repeats) });
   collapse.addEventListener("change", () => { state.collapse_repeats = collapse.checked; onChange(); });
   const counting = select(COUNTINGS, state.counting, { name: "counting" });
@@ -47,7 +37,7 @@ function builder(api, state, onChange) {
     h("fieldset", { class: "editor" }, h("legend", {}, "Paths"),
       h("div", { class: "check" }, collapse, h("label", { for: "collapse-repeats" }, "Collapse repeated events")),
       field("Events shown per step", top),
-      h("p", { class: "help" }, "Hidden events are left out of the paths."), hidden, addHidden),
+      h("p", { class: "help" }, "Hidden events are left out of the paths."), hidden),
     filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
     whereField(state, onChange, { id: "flows-where" }));
 }
