@@ -16,24 +16,11 @@
 import { debounce, h, replace } from "../dom.js";
 import { purgeCharts } from "./chart.js";
 import { countBy } from "./count_by.js";
-import { rangePicker, resolveRange, timeZonePicker } from "./date_range.js";
+import { rangePicker, timeZonePicker } from "./date_range.js";
 import { showFreshness } from "./freshness.js";
+import { reportDays } from "./report_state.js";
 import { reportActions } from "./save_dialog.js";
 import { aborted, done, showEmpty, showError, showLoading } from "./status.js";
-
-/** The days a report covers, in its time zone. */
-export function reportDays(state, project) {
-  const zone = state.timezone || project.timezone || "UTC";
-  return { ...resolveRange(state.range, zone), timezone: state.timezone || null };
-}
-
-/** The spec's date range and time zone. */
-export function daysSpec(state, project) {
-  const days = reportDays(state, project);
-  const spec = { from_date: days.from_date, to_date: days.to_date };
-  if (state.timezone) spec.timezone = state.timezone;
-  return spec;
-}
 
 /** Run the report of `state` into `resultEl`, and its freshness into `freshEl`. */
 export async function runReport(report, api, state, resultEl, freshEl, signal, view = {}) {

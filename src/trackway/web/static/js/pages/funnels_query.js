@@ -3,7 +3,7 @@
 
 import { combineWhere, filterExpression } from "../components/filters.js";
 import { groupSpec } from "../components/count_by.js";
-import { daysSpec } from "../components/report_page.js";
+import { daysSpec } from "../components/report_state.js";
 import { newStep, normalizeStep, stepSpec } from "../components/step_editor.js";
 
 export const ORDERS = [["loose", "In order (other events between)"], ["strict", "Strict order (nothing between)"], ["any", "Any order"]];

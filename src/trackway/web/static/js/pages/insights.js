@@ -4,11 +4,12 @@
 import { purgeCharts } from "../components/chart.js";
 import { rangePicker, timeZonePicker, unitPicker } from "../components/date_range.js";
 import { showFreshness } from "../components/freshness.js";
+import { reportDays } from "../components/report_state.js";
 import { reportActions } from "../components/save_dialog.js";
 import { aborted, done, showError, showLoading } from "../components/status.js";
 import { debounce, h, replace } from "../dom.js";
 import { insightsBuilder } from "./insights_builder.js";
-import { insightsSpec, metricLabel, normalize, problem, reportDays } from "./insights_query.js";
+import { insightsSpec, metricLabel, normalize, problem } from "./insights_query.js";
 import { renderResult } from "./insights_view.js";
 
 const VIEWS = [["line", "Line"], ["bar", "Bar"], ["table", "Table"]];

@@ -1,9 +1,9 @@
 // The Insights report's state (what the URL keeps) and the spec it sends to
 // POST /insights (docs/insights.md).
 
-import { resolveRange } from "../components/date_range.js";
 import { groupSpec } from "../components/count_by.js";
 import { combineWhere, filterExpression } from "../components/filters.js";
+import { daysSpec } from "../components/report_state.js";
 import { segmentLabel } from "../format.js";
 
 export const MEASURES = [
@@ -76,17 +76,10 @@ export function problem(state) {
   return null;
 }
 
-/** The days the report covers, in its time zone. */
-export function reportDays(state, project) {
-  return { ...resolveRange(state.range, state.timezone || project.timezone || "UTC"), timezone: state.timezone || null };
-}
-
 /** The Insights spec for POST /insights. */
 export function insightsSpec(state, project) {
-  const days = reportDays(state, project);
   const spec = {
-    from_date: days.from_date,
-    to_date: days.to_date,
+    ...daysSpec(state, project),
     unit: state.unit || "day",
     metrics: state.metrics.map((m, i) => {
       const metric = { measure: m.measure, name: LETTERS[i] };
@@ -100,7 +93,6 @@ export function insightsSpec(state, project) {
   };
   const where = combineWhere(state.filters.map(filterExpression), state.where);
   if (where) spec.where = where;
-  if (state.timezone) spec.timezone = state.timezone;
   return spec;
 }
 

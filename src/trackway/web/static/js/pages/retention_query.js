@@ -3,7 +3,7 @@
 
 import { combineWhere, filterExpression } from "../components/filters.js";
 import { groupSpec } from "../components/count_by.js";
-import { daysSpec } from "../components/report_page.js";
+import { daysSpec } from "../components/report_state.js";
 import { newStep, normalizeStep, stepLabel, stepSpec } from "../components/step_editor.js";
 import { addDays } from "../format.js";
 
