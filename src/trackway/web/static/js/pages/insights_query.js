@@ -3,7 +3,7 @@
 
 import { groupSpec } from "../components/count_by.js";
 import { combineWhere, filterExpression } from "../components/filters.js";
-import { daysSpec } from "../components/report_state.js";
+import { completeState, daysSpec } from "../components/report_state.js";
 import { segmentLabel } from "../format.js";
 
 export const MEASURES = [
@@ -26,7 +26,7 @@ export const MEASURES = [
 export const PROPERTY_MEASURES = new Set(["sum", "avg", "min", "max", "median", "p90", "p99", "distinct"]);
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-export function defaultState() {
+function defaultState() {
   return {
     metrics: [{ event: null, measure: "total", property: null }],
     filters: [],
@@ -41,16 +41,9 @@ export function defaultState() {
   };
 }
 
-/** A state from a URL or a saved report, completed with defaults (links stay valid as the
- * state grows). */
+/** A state from a URL or a saved report, completed; it has at least one metric. */
 export function normalize(state) {
-  const base = defaultState();
-  if (!state || typeof state !== "object") return base;
-  const merged = { ...base, ...state };
-  merged.metrics = Array.isArray(state.metrics) && state.metrics.length ? state.metrics : base.metrics;
-  merged.filters = Array.isArray(state.filters) ? state.filters : [];
-  merged.breakdowns = Array.isArray(state.breakdowns) ? state.breakdowns : [];
-  return merged;
+  return completeState(defaultState(), state, { metrics: (metrics, fallback) => (metrics.length ? metrics : fallback) });
 }
 
 export function measureLabel(measure) {
