@@ -1,4 +1,4 @@
-// The frame the behavioural report pages share (funnels, retention, flows): the builder
+// The frame every report page shares (Insights, funnels, retention, flows): the builder
 // beside the result, a toolbar of dates and options, the chart's title with its freshness
 // badge, a debounced run after every change, Save / Copy link, and the dashboard tile.
 //
@@ -10,8 +10,13 @@
 //   spec(s, p)     the body of POST /{id} for project p
 //   describe(s)    a one-line title of the report
 //   builder(api, s, changed)   the builder panel's form (under the shared Count control)
-//   options(s, changed)        extra toolbar controls (an array, may be empty)
-//   render(el, result, s, view) draw the result; view = {api, spec, signal, compact, ctx}
+//   options(s, changed)        extra toolbar controls after the time zone (an array, may be empty)
+//   render(el, result, s, view) draw the result; view = {api, spec, signal} and, on the page,
+//                  ctx, or on a dashboard tile, compact: true
+// and, optionally, where a page needs more:
+//   dateOptions(s, changed)    toolbar controls between the date range and the time zone
+//   problemTitle   show problem(s) as an error under this title rather than as a hint
+//   tileDetail(s)  what a tile's line adds after the report's dates
 
 import { debounce, h, replace } from "../dom.js";
 import { purgeCharts } from "./chart.js";
@@ -25,6 +30,11 @@ import { aborted, done, showEmpty, showError, showLoading } from "./status.js";
 /** Run the report of `state` into `resultEl`, and its freshness into `freshEl`. */
 export async function runReport(report, api, state, resultEl, freshEl, signal, view = {}) {
   const wrong = report.problem(state);
+  if (wrong && report.problemTitle) {
+    // Said like a run that failed, so the last run's freshness stays beside it.
+    showError(resultEl, new Error(wrong), report.problemTitle);
+    return null;
+  }
   if (wrong) {
     showEmpty(resultEl, wrong);
     if (freshEl) replace(freshEl);
@@ -60,6 +70,12 @@ export function segmented(label, options, value, onChange, name = null) {
     h("div", { class: "segmented", role: "group", "aria-labelledby": id }, buttons));
 }
 
+/** "{title} · {from} to {to}": the report and its dates, as the chart and tiles head them. */
+function heading(report, state, project) {
+  const days = reportDays(state, project);
+  return `${report.describe(state)} · ${days.from_date} to ${days.to_date}`;
+}
+
 /** Mount a report page into `root`; returns the cleanup. */
 export function mountReport(root, ctx, report) {
   const state = report.normalize(ctx.state);
@@ -72,13 +88,10 @@ export function mountReport(root, ctx, report) {
     if (controller) controller.abort();
     controller = new AbortController();
     ctx.signal.addEventListener("abort", () => controller.abort(), { once: true });
-    runReport(report, ctx.api, state, result, fresh, controller.signal, { ctx, changed });
+    runReport(report, ctx.api, state, result, fresh, controller.signal, { ctx });
   };
   const later = debounce(rerun, 250);
-  const describe = () => {
-    const days = reportDays(state, ctx.project);
-    summary.textContent = `${report.describe(state)} · ${days.from_date} to ${days.to_date}`;
-  };
+  const describe = () => { summary.textContent = heading(report, state, ctx.project); };
   function changed({ toolbar: redraw = false } = {}) {
     ctx.setState(structuredClone(state));
     describe();
@@ -92,6 +105,7 @@ export function mountReport(root, ctx, report) {
     const key = active && (active.name ? `[name="${active.name}"]` : active.dataset.value ? `[data-value="${active.dataset.value}"]` : null);
     replace(toolbarEl,
       rangePicker(state.range, state.timezone || ctx.project.timezone, (range) => { state.range = range; changed(); }),
+      report.dateOptions ? report.dateOptions(state, changed) : null,
       timeZonePicker(state.timezone, ctx.project.timezone, (zone) => { state.timezone = zone; changed({ toolbar: true }); }),
       report.options(state, changed));
     if (key) toolbarEl.querySelector(key)?.focus();
@@ -126,11 +140,11 @@ export function mountReport(root, ctx, report) {
 }
 
 /** A saved report of this kind on a dashboard. */
-export async function renderReportTile(report, el, state, ctx) {
-  const full = report.normalize(state);
+export async function renderReportTile(report, el, saved, ctx) {
+  const state = report.normalize(saved);
   const body = h("div", { class: "tile-result" });
   const fresh = h("p", { class: "freshness" });
-  const days = reportDays(full, ctx.api.project);
-  replace(el, h("p", { class: "tile-meta" }, `${report.describe(full)} · ${days.from_date} to ${days.to_date}`), body, fresh);
-  await runReport(report, ctx.api, full, body, fresh, ctx.signal, { compact: true });
+  const detail = report.tileDetail ? ` · ${report.tileDetail(state)}` : "";
+  replace(el, h("p", { class: "tile-meta" }, heading(report, state, ctx.api.project) + detail), body, fresh);
+  await runReport(report, ctx.api, state, body, fresh, ctx.signal, { compact: true });
 }

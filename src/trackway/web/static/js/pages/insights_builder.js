@@ -1,13 +1,11 @@
 // The Insights query builder: metrics (event and measure), filters, a free expression and
 // breakdowns. It edits the state in place and calls `onChange` after every edit.
 
-import { countBy } from "../components/count_by.js";
 import { breakdownEditor, filterEditor, whereField } from "../components/filters.js";
 import { eventPicker, propertyPicker } from "../components/pickers.js";
 import { h, replace, select, uid } from "../dom.js";
-import { MEASURES, PROPERTY_MEASURES } from "./insights_query.js";
+import { LETTERS, MEASURES, PROPERTY_MEASURES } from "./insights_query.js";
 
-const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const MAX_METRICS = 6;
 
 export function insightsBuilder(api, state, onChange) {
@@ -30,7 +28,6 @@ export function insightsBuilder(api, state, onChange) {
   renderMetrics();
 
   return h("form", { class: "builder", "aria-label": "Report definition", onsubmit: (e) => e.preventDefault() },
-    countBy(api, state, onChange),
     h("fieldset", { class: "editor" }, h("legend", {}, "Metrics"), metrics, addMetric),
     filterEditor(api, state.filters, { event: () => singleEvent(state), onChange }),
     whereField(state, onChange, {

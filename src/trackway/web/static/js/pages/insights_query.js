@@ -24,7 +24,7 @@ export const MEASURES = [
   ["distinct", "Distinct values of property"],
 ];
 export const PROPERTY_MEASURES = new Set(["sum", "avg", "min", "max", "median", "p90", "p99", "distinct"]);
-const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+export const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 function defaultState() {
   return {
@@ -44,6 +44,10 @@ function defaultState() {
 /** A state from a URL or a saved report, completed; it has at least one metric. */
 export function normalize(state) {
   return completeState(defaultState(), state, { metrics: (metrics, fallback) => (metrics.length ? metrics : fallback) });
+}
+
+export function describe(state) {
+  return state.metrics.map(metricLabel).join(", ");
 }
 
 export function measureLabel(measure) {
