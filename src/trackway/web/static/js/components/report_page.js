@@ -3,7 +3,8 @@
 // badge, a debounced run after every change, Save / Copy link, and the dashboard tile.
 //
 // A report is described by an object:
-//   id             the page id, which is also its saved-report kind and its API route
+//   id             the page id, which is also its icon, its saved-report kind and its API route
+//   title          the page's name in the navigation
 //   subtitle       the page header's line
 //   normalize(s)   a complete state from the URL's or a saved report's (links stay valid)
 //   problem(s)     why the state cannot run yet (shown as a hint), or null
@@ -16,6 +17,7 @@
 // and, optionally, where a page needs more:
 //   dateOptions(s, changed)    toolbar controls between the date range and the time zone
 //   problemTitle   show problem(s) as an error under this title rather than as a hint
+//   tileState(s)   the state a dashboard tile runs, when it differs from the saved one
 //   tileDetail(s)  what a tile's line adds after the report's dates
 
 import { debounce, h, replace } from "../dom.js";
@@ -26,6 +28,18 @@ import { showFreshness } from "./freshness.js";
 import { reportDays } from "./report_state.js";
 import { reportActions } from "./save_dialog.js";
 import { aborted, done, showEmpty, showError, showLoading } from "./status.js";
+
+/** The page module (pages/index.js) of a report. */
+export function reportPage(report) {
+  return {
+    id: report.id,
+    title: report.title,
+    icon: report.id,
+    kind: report.id,
+    mount: (root, ctx) => mountReport(root, ctx, report),
+    renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
+  };
+}
 
 /** Run the report of `state` into `resultEl`, and its freshness into `freshEl`. */
 export async function runReport(report, api, state, resultEl, freshEl, signal, view = {}) {
@@ -141,7 +155,8 @@ export function mountReport(root, ctx, report) {
 
 /** A saved report of this kind on a dashboard. */
 export async function renderReportTile(report, el, saved, ctx) {
-  const state = report.normalize(saved);
+  const normal = report.normalize(saved);
+  const state = report.tileState ? report.tileState(normal) : normal;
   const body = h("div", { class: "tile-result" });
   const fresh = h("p", { class: "freshness" });
   const detail = report.tileDetail ? ` · ${report.tileDetail(state)}` : "";

@@ -4,7 +4,7 @@
 import { filterEditor, whereField } from "../components/filters.js";
 import { pickerList } from "../components/picker_list.js";
 import { eventPicker, propertyPicker } from "../components/pickers.js";
-import { mountReport, renderReportTile, segmented } from "../components/report_page.js";
+import { reportPage, segmented } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
 import { field, h, select } from "../dom.js";
 import { COUNTINGS, DIRECTIONS, MAX_STEPS, describe, flowsSpec, normalize, problem } from "./flows_query.js";
@@ -42,8 +42,9 @@ function builder(api, state, onChange) {
     whereField(state, onChange, { id: "flows-where" }));
 }
 
-const report = {
+export default reportPage({
   id: "flows",
+  title: "Flows",
   subtitle: "What users do after or before an event: the paths they take",
   normalize,
   problem,
@@ -60,13 +61,4 @@ const report = {
     });
     return [field("Steps", steps), direction];
   },
-};
-
-export default {
-  id: "flows",
-  title: "Flows",
-  icon: "flows",
-  kind: "flows",
-  mount: (root, ctx) => mountReport(root, ctx, report),
-  renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
-};
+});

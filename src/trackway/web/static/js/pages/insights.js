@@ -2,15 +2,16 @@
 // (POST /insights). The state lives in the URL; see report_page.js for the frame.
 
 import { unitPicker } from "../components/date_range.js";
-import { mountReport, renderReportTile, segmented } from "../components/report_page.js";
+import { reportPage, segmented } from "../components/report_page.js";
 import { insightsBuilder } from "./insights_builder.js";
 import { describe, insightsSpec, normalize, problem } from "./insights_query.js";
 import { renderResult } from "./insights_view.js";
 
 const VIEWS = [["line", "Line"], ["bar", "Bar"], ["table", "Table"]];
 
-const report = {
+export default reportPage({
   id: "insights",
+  title: "Insights",
   subtitle: "Events over time: counts, users, property values",
   normalize,
   problem,
@@ -23,13 +24,4 @@ const report = {
   dateOptions: (state, changed) => unitPicker(state.unit, (unit) => { state.unit = unit; changed(); }),
   options: (state, changed) => [segmented("View", VIEWS, state.view, (value) => { state.view = value; changed(); })],
   tileDetail: (state) => `by ${state.unit}`,
-};
-
-export default {
-  id: "insights",
-  title: "Insights",
-  icon: "insights",
-  kind: "insights",
-  mount: (root, ctx) => mountReport(root, ctx, report),
-  renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
-};
+});

@@ -3,7 +3,7 @@
 
 import { filterEditor, whereField } from "../components/filters.js";
 import { propertyPicker } from "../components/pickers.js";
-import { mountReport, renderReportTile } from "../components/report_page.js";
+import { reportPage } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
 import { field, h, select } from "../dom.js";
 import { ALIGNMENTS, MAX_PERIODS, MEASURES, MODES, TYPES, UNITS, describe, normalize, problem, retentionSpec } from "./retention_query.js";
@@ -53,8 +53,9 @@ function returnOptions(api, state, onChange) {
   ];
 }
 
-const report = {
+export default reportPage({
   id: "retention",
+  title: "Retention",
   subtitle: "Of the users who did something, how many came back, period by period",
   normalize,
   problem,
@@ -76,13 +77,4 @@ const report = {
     });
     return [field("Unit", unit), field("Periods", periods)];
   },
-};
-
-export default {
-  id: "retention",
-  title: "Retention",
-  icon: "retention",
-  kind: "retention",
-  mount: (root, ctx) => mountReport(root, ctx, report),
-  renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
-};
+});
