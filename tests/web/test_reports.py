@@ -204,10 +204,12 @@ def test_the_flows_sankey_draws_the_apis_nodes(shop: Shop, page: Page) -> None:
     rows = "table[data-table=flow-nodes] tbody tr"
 
     def shown() -> list[tuple[str, str, str]]:
-        steps = attributes(page, rows, "data-step")
-        events = attributes(page, rows, "data-event")
-        counts = attributes(page, f"{rows} td[data-value]", "data-value")
-        return sorted(zip(steps, events, counts, strict=True))
+        # One read of the table: the page may draw it again between two reads.
+        found: list[list[str]] = page.locator(rows).evaluate_all(
+            "rows => rows.map(r => [r.dataset.step, r.dataset.event,"
+            " r.querySelector('td[data-value]').dataset.value])"
+        )
+        return sorted((step, event, count) for step, event, count in found)
 
     until(shown, nodes)
     expect(page.locator(".chart .sankey .sankey-node")).to_have_count(len(nodes))
