@@ -17,7 +17,17 @@ from playwright.sync_api import Page, expect
 from tests.api.test_behaviour_api import native, ok
 from tests.live_server import LiveServer, make_project, running_server
 from tests.query.store import event, store
-from tests.web.browser import choose, new_page, open_page, screenshot, sign_in
+from tests.web.browser import (
+    choose,
+    expect_chart,
+    open_app,
+    open_page,
+    reopened,
+    save_report,
+    screenshot,
+    set_dates,
+    sign_in,
+)
 from trackway.projects import Project
 
 pytestmark = pytest.mark.slow
@@ -62,13 +72,13 @@ def test_sign_in_and_switch_projects(
     page.get_by_label("Project API secret").fill("not-a-secret")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("This secret opens no project.")
-    sign_in(page, server.url, shop.secret)
+    sign_in(page, shop.secret)
     switcher = page.get_by_label("Project")
     expect(switcher.locator("option:checked")).to_have_text("Shop")
     expect(page.locator(".page-header .subtitle")).to_contain_text("Shop")
     switcher.select_option(label="Add a project…")
     expect(page.get_by_role("heading", name="Add a project")).to_be_visible()
-    sign_in(page, server.url, blog.secret)
+    sign_in(page, blog.secret)
     expect(page.locator(".page-header .subtitle")).to_contain_text("Blog")
     expect(page).to_have_url(re.compile(f"#/p/{blog.id}/events"))
     page.get_by_label("Project").select_option(label="Shop")
@@ -85,8 +95,7 @@ def test_live_view_shows_events_sent_with_the_sdk(
 ) -> None:
     server, _, _ = served
     project = make_project(server.data_dir, "Live")
-    page.goto(server.url)
-    sign_in(page, server.url, project.secret)
+    open_app(page, server.url, project.secret)
     expect(page.get_by_text("Waiting for events")).to_be_visible()
     host = server.url
     consumer = Consumer(
@@ -116,17 +125,13 @@ def test_insights_numbers_are_the_apis(
     served: tuple[LiveServer, Project, Project], page: Page
 ) -> None:
     server, shop, _ = served
-    page.goto(server.url)
-    sign_in(page, server.url, shop.secret)
-    open_page(page, "Insights")
+    open_app(page, server.url, shop.secret, "Insights")
     metric = page.get_by_role("group", name="Metric A")
     choose(page, "Event", "View", metric)
     metric.get_by_label("Measure").select_option("unique")
     page.get_by_role("button", name="+ Add breakdown").click()
     choose(page, "Break down by", "browser")
-    page.get_by_label("Date range").select_option("custom")
-    page.get_by_label("From", exact=True).fill(str(FIRST_DAY))
-    page.get_by_label("To", exact=True).fill(str(WEEK_END))
+    set_dates(page, FIRST_DAY, WEEK_END)
     page.get_by_label("Interval").select_option("week")
     page.get_by_role("button", name="Table").click()
     table = page.locator("table[data-table=series]")
@@ -150,7 +155,7 @@ def test_insights_numbers_are_the_apis(
     newest = f"Data to {WEEK_END.strftime('%d %b %Y')}"
     expect(page.locator(".chart-head .freshness")).to_contain_text(newest)
     page.get_by_role("button", name="Line").click()
-    expect(page.locator(".chart .plot .main-svg").first).to_be_visible()
+    expect_chart(page)
     screenshot(page, "insights")
 
 
@@ -158,28 +163,15 @@ def test_a_saved_report_reopens_from_its_url_and_on_a_dashboard(
     served: tuple[LiveServer, Project, Project], page: Page
 ) -> None:
     server, shop, _ = served
-    page.goto(server.url)
-    sign_in(page, server.url, shop.secret)
-    open_page(page, "Insights")
+    open_app(page, server.url, shop.secret, "Insights")
     choose(page, "Event", "Buy", page.get_by_role("group", name="Metric A"))
-    page.get_by_label("Date range").select_option("custom")
-    page.get_by_label("From", exact=True).fill(str(FIRST_DAY))
-    page.get_by_label("To", exact=True).fill(str(LAST_DAY))
+    set_dates(page, FIRST_DAY, LAST_DAY)
     page.get_by_role("button", name="Bar").click()
     expect(page.locator("table[data-table=totals] td[data-value]")).to_have_text("43")
-    page.get_by_role("button", name="Save report").click()
-    page.get_by_label("Name").fill("Buys this week")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".page-header .subtitle")).to_have_text("Saved report: Buys this week")
-    expect(page).to_have_url(re.compile(r"report=\d+"))
-    link = page.url
+    link = save_report(page, "Buys this week")
 
     # The link alone, in a fresh tab: sign in, and the same report opens.
-    with new_page(page.context.browser) as other:
-        other.goto(link)
-        expect(other.get_by_text(f"This link opens project {shop.id}")).to_be_visible()
-        sign_in(other, server.url, shop.secret)
-        expect(other).to_have_url(link)
+    with reopened(page, link, shop.secret) as other:
         expect(other.get_by_role("combobox", name="Event")).to_have_value("Buy")
         expect(other.get_by_role("button", name="Bar")).to_have_attribute("aria-pressed", "true")
         expect(other.locator("table[data-table=totals] td[data-value]")).to_have_text("43")
@@ -194,7 +186,7 @@ def test_a_saved_report_reopens_from_its_url_and_on_a_dashboard(
     page.get_by_role("button", name="Add to dashboard").click()
     tile = page.locator("article.tile")
     expect(tile.get_by_role("link", name="Buys this week")).to_be_visible()
-    expect(tile.locator(".chart .plot .main-svg").first).to_be_visible()
+    expect_chart(tile)
     expect(tile.locator(".freshness")).to_contain_text("Data to")
     screenshot(page, "dashboards")
     tile.get_by_role("link", name="Buys this week").click()
@@ -205,9 +197,7 @@ def test_a_bad_expression_is_shown_plainly(
     served: tuple[LiveServer, Project, Project], page: Page
 ) -> None:
     server, shop, _ = served
-    page.goto(server.url)
-    sign_in(page, server.url, shop.secret)
-    open_page(page, "Insights")
+    open_app(page, server.url, shop.secret, "Insights")
     expect(page.locator(".chart .plot").first).to_be_attached()
     page.get_by_label("Custom filter expression").fill('properties["browser"] ==')
     page.get_by_label("Custom filter expression").blur()

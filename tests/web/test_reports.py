@@ -10,8 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,18 @@ from playwright.sync_api import Page, expect
 from tests.api.test_behaviour_api import get, native, ok
 from tests.live_server import LiveServer, make_project, running_server
 from tests.query.store import store, write_profiles
-from tests.web.browser import choose, new_page, open_page, screenshot, set_dates, sign_in
+from tests.web.browser import (
+    attributes,
+    choose,
+    expect_chart,
+    open_app,
+    open_page,
+    reopened,
+    save_report,
+    screenshot,
+    set_dates,
+    until,
+)
 from tests.web.shop import first_day, last_day, shop_events, shop_profiles
 from trackway.projects import Project
 
@@ -43,29 +53,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 
 def _open(page: Page, shop: Shop, name: str) -> None:
-    server, project = shop
-    page.goto(server.url)
-    sign_in(page, server.url, project.secret)
-    open_page(page, name)
+    open_app(page, shop[0].url, shop[1].secret, name)
 
 
 def _post(shop: Shop, path: str, body: dict[str, Any]) -> Any:
     return ok(native(shop[0], shop[1], "POST", path, body))
-
-
-def _until(read: Callable[[], Any], expected: Any, timeout_s: float = 10) -> None:
-    """Wait until what the page shows (`read()`) is `expected`."""
-    deadline = time.monotonic() + timeout_s
-    while (found := read()) != expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert found == expected
-
-
-def _values(page: Page, selector: str, attribute: str) -> list[str]:
-    found: list[str] = page.locator(selector).evaluate_all(
-        f"els => els.map(e => e.getAttribute('{attribute}'))"
-    )
-    return found
 
 
 FUNNEL = {
@@ -87,7 +79,7 @@ def _build_funnel(page: Page) -> None:
 
 def _step_counts(page: Page) -> list[int]:
     cells = "table[data-table=funnel-steps] td[data-column=count]"
-    return [int(v) for v in _values(page, cells, "data-value")]
+    return [int(v) for v in attributes(page, cells, "data-value")]
 
 
 def test_a_funnel_shows_the_apis_steps_and_drop_offs(shop: Shop, page: Page) -> None:
@@ -95,8 +87,8 @@ def test_a_funnel_shows_the_apis_steps_and_drop_offs(shop: Shop, page: Page) -> 
     expect(page.get_by_text("Choose the event of step 1")).to_be_visible()
     _build_funnel(page)
     expected = _post(shop, "/funnels", FUNNEL)
-    _until(lambda: _step_counts(page), [s["count"] for s in expected["steps"]])
-    expect(page.locator(".chart .plot .main-svg").first).to_be_visible()
+    until(lambda: _step_counts(page), [s["count"] for s in expected["steps"]])
+    expect_chart(page)
     expect(page.locator(".chart-head .freshness")).to_contain_text("Data to")
     screenshot(page, "funnels")
 
@@ -128,34 +120,26 @@ def test_a_funnel_shows_the_apis_steps_and_drop_offs(shop: Shop, page: Page) -> 
 
     page.get_by_role("button", name="Time to convert").click()
     expect(page.get_by_label("Time between")).to_be_visible()
-    expect(page.locator(".chart .plot .main-svg").first).to_be_visible()
+    expect_chart(page)
     page.get_by_role("button", name="Over time").click()
     page.get_by_label("Interval").select_option("week")
     trend = _post(shop, "/funnels", {**FUNNEL, "unit": "week"})["over_time"]
     buckets = "table[data-table=funnel-trend] tbody tr"
-    _until(lambda: _values(page, buckets, "data-bucket"), trend["buckets"])
+    until(lambda: attributes(page, buckets, "data-bucket"), trend["buckets"])
 
 
 def test_a_saved_funnel_reopens_from_its_url_and_every_kind_draws_on_a_dashboard(
     shop: Shop, page: Page
 ) -> None:
-    server, project = shop
+    project = shop[1]
     _open(page, shop, "Funnels")
     _build_funnel(page)
     counts = [s["count"] for s in _post(shop, "/funnels", FUNNEL)["steps"]]
-    _until(lambda: _step_counts(page), counts)
-    page.get_by_role("button", name="Save report").click()
-    page.get_by_label("Name").fill("Checkout funnel")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".page-header .subtitle")).to_have_text("Saved report: Checkout funnel")
-    expect(page).to_have_url(re.compile(r"report=\d+"))
-    link = page.url
-    with new_page(page.context.browser) as other:  # type: ignore[arg-type]
-        other.goto(link)
-        sign_in(other, server.url, project.secret)
-        expect(other).to_have_url(link)
+    until(lambda: _step_counts(page), counts)
+    link = save_report(page, "Checkout funnel")
+    with reopened(page, link, project.secret) as other:
         expect(other.get_by_role("combobox", name="Step 3")).to_have_value(STEPS[2])
-        _until(lambda: _step_counts(other), counts)
+        until(lambda: _step_counts(other), counts)
 
     report_id = int(re.findall(r"report=(\d+)", link)[0])
     states = {
@@ -172,7 +156,7 @@ def test_a_saved_funnel_reopens_from_its_url_and_every_kind_draws_on_a_dashboard
     tiles = page.locator("article.tile")
     expect(tiles).to_have_count(3)
     for tile in tiles.all():
-        expect(tile.locator(".chart .plot .main-svg").first).to_be_visible()
+        expect_chart(tile)
         expect(tile.locator(".freshness")).to_contain_text("Data to")
     screenshot(page, "dashboards-behaviour")
 
@@ -189,10 +173,10 @@ def test_the_retention_heat_map_has_the_apis_cohorts(shop: Shop, page: Page) -> 
     rows = "table[data-table=retention] tbody tr"
     sizes = [str(expected["total"]["size"])] + [str(c["size"]) for c in expected["cohorts"]]
     cohorts = ["all"] + [c["cohort"] for c in expected["cohorts"]]
-    _until(
+    until(
         lambda: (
-            _values(page, rows, "data-cohort"),
-            _values(page, f"{rows} td[data-size]", "data-size"),
+            attributes(page, rows, "data-cohort"),
+            attributes(page, f"{rows} td[data-size]", "data-size"),
         ),
         (cohorts, sizes),
     )
@@ -200,9 +184,9 @@ def test_the_retention_heat_map_has_the_apis_cohorts(shop: Shop, page: Page) -> 
     row = page.locator(f"{rows}[data-cohort='{first['cohort']}'] td.heat")
     assert [
         int(v)
-        for v in _values(page, f"{rows}[data-cohort='{first['cohort']}'] td.heat", "data-count")
+        for v in attributes(page, f"{rows}[data-cohort='{first['cohort']}'] td.heat", "data-count")
     ] == first["counts"][: row.count()]
-    expect(page.locator(".chart .plot .main-svg").first).to_be_visible()
+    expect_chart(page)
     screenshot(page, "retention")
 
 
@@ -219,12 +203,14 @@ def test_the_flows_sankey_draws_the_apis_nodes(shop: Shop, page: Page) -> None:
     rows = "table[data-table=flow-nodes] tbody tr"
 
     def shown() -> list[tuple[str, str, str]]:
-        steps = _values(page, rows, "data-step")
-        events = _values(page, rows, "data-event")
-        counts = _values(page, f"{rows} td[data-value]", "data-value")
-        return sorted(zip(steps, events, counts, strict=True))
+        # One read of the table: the page may draw it again between two reads.
+        found: list[list[str]] = page.locator(rows).evaluate_all(
+            "rows => rows.map(r => [r.dataset.step, r.dataset.event,"
+            " r.querySelector('td[data-value]').dataset.value])"
+        )
+        return sorted((step, event, count) for step, event, count in found)
 
-    _until(shown, nodes)
+    until(shown, nodes)
     expect(page.locator(".chart .sankey .sankey-node")).to_have_count(len(nodes))
     expect(page.locator(".chart .sankey .sankey-link")).to_have_count(len(expected["links"]))
     screenshot(page, "flows")
@@ -284,7 +270,7 @@ def test_a_cohort_made_in_the_form_counts_as_the_api_and_filters_a_report(
         page.get_by_label("Users", exact=True).select_option(membership)
         body = {**spec, "where": where.format(buyers["id"]), "limit": 10}
         expected = _post(shop, "/insights", body)["series"][0]["total"]
-        _until(lambda: _values(page, total, "data-value"), [str(expected)])
+        until(lambda: attributes(page, total, "data-value"), [str(expected)])
     screenshot(page, "insights-cohort-filter")
 
     open_page(page, "Cohorts")
@@ -306,7 +292,7 @@ def test_a_funnel_counted_by_groups_shows_the_apis_counts(shop: Shop, page: Page
     by_groups = _post(shop, "/funnels", {**FUNNEL, "group": "company"})
     counts = [s["count"] for s in by_groups["steps"]]
     assert counts != [s["count"] for s in _post(shop, "/funnels", FUNNEL)["steps"]]
-    _until(lambda: _step_counts(page), counts)
+    until(lambda: _step_counts(page), counts)
     expect(page.locator("table[data-table=funnel-steps] caption")).to_contain_text("groups")
     expect(page).to_have_url(re.compile("company"))
     screenshot(page, "funnels-groups")
@@ -315,7 +301,7 @@ def test_a_funnel_counted_by_groups_shows_the_apis_counts(shop: Shop, page: Page
     page.get_by_label("Step 1 stays in place").check()
     spec = {**FUNNEL, "group": "company", "order": "any", "anchors": [1]}
     anyway = [s["count"] for s in _post(shop, "/funnels", spec)["steps"]]
-    _until(lambda: _step_counts(page), anyway)
+    until(lambda: _step_counts(page), anyway)
 
 
 def test_retention_and_flows_options_are_the_apis(shop: Shop, page: Page) -> None:
@@ -330,7 +316,7 @@ def test_retention_and_flows_options_are_the_apis(shop: Shop, page: Page) -> Non
     spec |= {"alignment": "rolling", "brackets": [[1, 2], [3, 7]]}
     total = _post(shop, "/retention", spec)["total"]
     cells = "table[data-table=retention] tr[data-cohort=all] td.heat"
-    _until(lambda: [int(v) for v in _values(page, cells, "data-count")], total["counts"])
+    until(lambda: [int(v) for v in attributes(page, cells, "data-count")], total["counts"])
     screenshot(page, "retention-options")
 
     open_page(page, "Flows")
@@ -342,8 +328,8 @@ def test_retention_and_flows_options_are_the_apis(shop: Shop, page: Page) -> Non
     flows = _post(shop, "/flows", {**spec, "top": 6, "breakdown": {"property": "browser"}})
     rows = "table[data-table=flow-nodes] tbody tr td[data-value]"
     anchor = str(flows["total"])
-    _until(lambda: _values(page, rows, "data-value")[:1], [anchor])
+    until(lambda: attributes(page, rows, "data-value")[:1], [anchor])
     first = flows["segments"][0]
     page.get_by_label("Segment").select_option(index=1)
-    _until(lambda: _values(page, rows, "data-value")[:1], [str(first["total"])])
+    until(lambda: attributes(page, rows, "data-value")[:1], [str(first["total"])])
     screenshot(page, "flows-options")

@@ -58,6 +58,18 @@ export function combineWhere(...expressions) {
   return parts.length === 1 ? String(parts[0]).trim() : parts.map((e) => `(${String(e).trim()})`).join(" and ");
 }
 
+/** The free expression added to the filter rows, "Custom filter expression"; edits
+ * `state.where` in place and calls `onChange`. `help`, when given, is said under it. */
+export function whereField(state, onChange, { id, help = null }) {
+  const where = h("textarea", {
+    id, name: "where", rows: "2", spellcheck: "false", value: state.where || "",
+    placeholder: 'properties["country"] == "FR"', "aria-describedby": help ? `${id}-help` : null,
+  });
+  where.addEventListener("change", () => { state.where = where.value.trim(); onChange(); });
+  return h("div", { class: "field" }, h("label", { for: id }, "Custom filter expression"), where,
+    help ? h("p", { class: "help", id: `${id}-help` }, help) : null);
+}
+
 /** The editor of a list of filter rows; it edits `filters` in place and calls `onChange`.
  * `compact` (a step's own filters) hides the legend and shortens the buttons. */
 export function filterEditor(api, filters, { event = null, onChange, label = "Filters", compact = false }) {

@@ -1,43 +1,54 @@
-// The frame the behavioural report pages share (funnels, retention, flows): the builder
+// The frame every report page shares (Insights, funnels, retention, flows): the builder
 // beside the result, a toolbar of dates and options, the chart's title with its freshness
 // badge, a debounced run after every change, Save / Copy link, and the dashboard tile.
 //
 // A report is described by an object:
-//   id             the page id, which is also its saved-report kind and its API route
+//   id             the page id, which is also its icon, its saved-report kind and its API route
+//   title          the page's name in the navigation
 //   subtitle       the page header's line
 //   normalize(s)   a complete state from the URL's or a saved report's (links stay valid)
 //   problem(s)     why the state cannot run yet (shown as a hint), or null
 //   spec(s, p)     the body of POST /{id} for project p
 //   describe(s)    a one-line title of the report
 //   builder(api, s, changed)   the builder panel's form (under the shared Count control)
-//   options(s, changed)        extra toolbar controls (an array, may be empty)
-//   render(el, result, s, view) draw the result; view = {api, spec, signal, compact, ctx}
+//   options(s, changed)        extra toolbar controls after the time zone (an array, may be empty)
+//   render(el, result, s, view) draw the result; view = {api, spec, signal} and, on the page,
+//                  ctx, or on a dashboard tile, compact: true
+// and, optionally, where a page needs more:
+//   dateOptions(s, changed)    toolbar controls between the date range and the time zone
+//   problemTitle   show problem(s) as an error under this title rather than as a hint
+//   tileState(s)   the state a dashboard tile runs, when it differs from the saved one
+//   tileDetail(s)  what a tile's line adds after the report's dates
 
 import { debounce, h, replace } from "../dom.js";
 import { purgeCharts } from "./chart.js";
 import { countBy } from "./count_by.js";
-import { rangePicker, resolveRange, timeZonePicker } from "./date_range.js";
+import { rangePicker, timeZonePicker } from "./date_range.js";
 import { showFreshness } from "./freshness.js";
+import { reportDays } from "./report_state.js";
 import { reportActions } from "./save_dialog.js";
 import { aborted, done, showEmpty, showError, showLoading } from "./status.js";
 
-/** The days a report covers, in its time zone. */
-export function reportDays(state, project) {
-  const zone = state.timezone || project.timezone || "UTC";
-  return { ...resolveRange(state.range, zone), timezone: state.timezone || null };
-}
-
-/** The spec's date range and time zone. */
-export function daysSpec(state, project) {
-  const days = reportDays(state, project);
-  const spec = { from_date: days.from_date, to_date: days.to_date };
-  if (state.timezone) spec.timezone = state.timezone;
-  return spec;
+/** The page module (pages/index.js) of a report. */
+export function reportPage(report) {
+  return {
+    id: report.id,
+    title: report.title,
+    icon: report.id,
+    kind: report.id,
+    mount: (root, ctx) => mountReport(root, ctx, report),
+    renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
+  };
 }
 
 /** Run the report of `state` into `resultEl`, and its freshness into `freshEl`. */
 export async function runReport(report, api, state, resultEl, freshEl, signal, view = {}) {
   const wrong = report.problem(state);
+  if (wrong && report.problemTitle) {
+    // Said like a run that failed, so the last run's freshness stays beside it.
+    showError(resultEl, new Error(wrong), report.problemTitle);
+    return null;
+  }
   if (wrong) {
     showEmpty(resultEl, wrong);
     if (freshEl) replace(freshEl);
@@ -73,6 +84,12 @@ export function segmented(label, options, value, onChange, name = null) {
     h("div", { class: "segmented", role: "group", "aria-labelledby": id }, buttons));
 }
 
+/** "{title} · {from} to {to}": the report and its dates, as the chart and tiles head them. */
+function heading(report, state, project) {
+  const days = reportDays(state, project);
+  return `${report.describe(state)} · ${days.from_date} to ${days.to_date}`;
+}
+
 /** Mount a report page into `root`; returns the cleanup. */
 export function mountReport(root, ctx, report) {
   const state = report.normalize(ctx.state);
@@ -85,13 +102,10 @@ export function mountReport(root, ctx, report) {
     if (controller) controller.abort();
     controller = new AbortController();
     ctx.signal.addEventListener("abort", () => controller.abort(), { once: true });
-    runReport(report, ctx.api, state, result, fresh, controller.signal, { ctx, changed });
+    runReport(report, ctx.api, state, result, fresh, controller.signal, { ctx });
   };
   const later = debounce(rerun, 250);
-  const describe = () => {
-    const days = reportDays(state, ctx.project);
-    summary.textContent = `${report.describe(state)} · ${days.from_date} to ${days.to_date}`;
-  };
+  const describe = () => { summary.textContent = heading(report, state, ctx.project); };
   function changed({ toolbar: redraw = false } = {}) {
     ctx.setState(structuredClone(state));
     describe();
@@ -105,6 +119,7 @@ export function mountReport(root, ctx, report) {
     const key = active && (active.name ? `[name="${active.name}"]` : active.dataset.value ? `[data-value="${active.dataset.value}"]` : null);
     replace(toolbarEl,
       rangePicker(state.range, state.timezone || ctx.project.timezone, (range) => { state.range = range; changed(); }),
+      report.dateOptions ? report.dateOptions(state, changed) : null,
       timeZonePicker(state.timezone, ctx.project.timezone, (zone) => { state.timezone = zone; changed({ toolbar: true }); }),
       report.options(state, changed));
     if (key) toolbarEl.querySelector(key)?.focus();
@@ -139,11 +154,12 @@ export function mountReport(root, ctx, report) {
 }
 
 /** A saved report of this kind on a dashboard. */
-export async function renderReportTile(report, el, state, ctx) {
-  const full = report.normalize(state);
+export async function renderReportTile(report, el, saved, ctx) {
+  const normal = report.normalize(saved);
+  const state = report.tileState ? report.tileState(normal) : normal;
   const body = h("div", { class: "tile-result" });
   const fresh = h("p", { class: "freshness" });
-  const days = reportDays(full, ctx.api.project);
-  replace(el, h("p", { class: "tile-meta" }, `${report.describe(full)} · ${days.from_date} to ${days.to_date}`), body, fresh);
-  await runReport(report, ctx.api, full, body, fresh, ctx.signal, { compact: true });
+  const detail = report.tileDetail ? ` · ${report.tileDetail(state)}` : "";
+  replace(el, h("p", { class: "tile-meta" }, heading(report, state, ctx.api.project) + detail), body, fresh);
+  await runReport(report, ctx.api, state, body, fresh, ctx.signal, { compact: true });
 }

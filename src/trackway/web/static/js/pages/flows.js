@@ -1,40 +1,28 @@
 // Flows: what users do after (or before) an event, as a Sankey of their paths
 // (POST /flows). The state lives in the URL.
 
-import { filterEditor } from "../components/filters.js";
+import { filterEditor, whereField } from "../components/filters.js";
+import { pickerList } from "../components/picker_list.js";
 import { eventPicker, propertyPicker } from "../components/pickers.js";
-import { mountReport, renderReportTile, segmented } from "../components/report_page.js";
+import { reportPage, segmented } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
-import { field, h, replace, select } from "../dom.js";
+import { field, h, select } from "../dom.js";
 import { COUNTINGS, DIRECTIONS, MAX_STEPS, describe, flowsSpec, normalize, problem } from "./flows_query.js";
 import { renderFlows } from "./flows_view.js";
 
 function builder(api, state, onChange) {
-  const hidden = h("div", { class: "stack" });
-  const renderHidden = () => replace(hidden, state.hide.map((name, index) => h("div", { class: "editor-row" },
-    eventPicker(api, {
-      label: `Hidden event ${index + 1}`, value: name, allowAll: false, name: `hide-${index}`,
-      onChange: (next) => { state.hide[index] = next || null; onChange(); },
-    }),
-    h("button", {
-      class: "button icon ghost", type: "button", "aria-label": `Show hidden event ${index + 1} again`, title: "Remove",
-      onclick: () => { state.hide.splice(index, 1); renderHidden(); onChange(); },
-    }, "×"))));
-  const addHidden = h("button", { class: "button small ghost", type: "button" }, "+ Hide an event");
-  addHidden.addEventListener("click", () => {
-    state.hide.push(null);
-    renderHidden();
-    hidden.lastElementChild?.querySelector("input")?.focus();
+  const hidden = pickerList(state.hide, {
+    picker: (name, index, set) => eventPicker(api, { label: `Hidden event ${index + 1}`, value: name, allowAll: false, name: `hide-${index}`, onChange: set }),
+    removeLabel: (index) => `Show hidden event ${index + 1} again`,
+    addLabel: "+ Hide an event",
+    onChange,
   });
-  renderHidden();
   const collapse = h("input", { type: "checkbox", id: "collapse-repeats", name: "collapse_repeats", checked: Boolean(state.collapse_repeats) });
   collapse.addEventListener("change", () => { state.collapse_repeats = collapse.checked; onChange(); });
   const counting = select(COUNTINGS, state.counting, { name: "counting" });
   counting.addEventListener("change", () => { state.counting = counting.value; onChange(); });
   const top = select([4, 6, 8, 10, 15].map((n) => [String(n), `${n} events`]), String(state.top), { name: "top" });
   top.addEventListener("change", () => { state.top = Number(top.value); onChange(); });
-  const where = h("textarea", { id: "flows-where", name: "where", rows: "2", spellcheck: "false", value: state.where || "", placeholder: 'properties["country"] == "FR"' });
-  where.addEventListener("change", () => { state.where = where.value.trim(); onChange(); });
   return h("form", { class: "builder", "aria-label": "Flows definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Anchor"),
       stepEditor(api, state.anchor, { label: "Anchor event", name: "anchor-event", onChange }),
@@ -49,13 +37,14 @@ function builder(api, state, onChange) {
     h("fieldset", { class: "editor" }, h("legend", {}, "Paths"),
       h("div", { class: "check" }, collapse, h("label", { for: "collapse-repeats" }, "Collapse repeated events")),
       field("Events shown per step", top),
-      h("p", { class: "help" }, "Hidden events are left out of the paths."), hidden, addHidden),
+      h("p", { class: "help" }, "Hidden events are left out of the paths."), hidden),
     filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
-    h("div", { class: "field" }, h("label", { for: "flows-where" }, "Custom filter expression"), where));
+    whereField(state, onChange, { id: "flows-where" }));
 }
 
-const report = {
+export default reportPage({
   id: "flows",
+  title: "Flows",
   subtitle: "What users do after or before an event: the paths they take",
   normalize,
   problem,
@@ -72,13 +61,4 @@ const report = {
     });
     return [field("Steps", steps), direction];
   },
-};
-
-export default {
-  id: "flows",
-  title: "Flows",
-  icon: "flows",
-  kind: "flows",
-  mount: (root, ctx) => mountReport(root, ctx, report),
-  renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
-};
+});

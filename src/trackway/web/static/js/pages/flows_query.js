@@ -3,14 +3,14 @@
 
 import { combineWhere, filterExpression } from "../components/filters.js";
 import { groupSpec } from "../components/count_by.js";
-import { daysSpec } from "../components/report_page.js";
+import { completeState, daysSpec } from "../components/report_state.js";
 import { newStep, normalizeStep, stepLabel, stepSpec } from "../components/step_editor.js";
 
 export const DIRECTIONS = [["after", "After"], ["before", "Before"]];
 export const COUNTINGS = [["uniques", "Each user's first time"], ["totals", "Every time"]];
 export const MAX_STEPS = 10;
 
-export function defaultState() {
+function defaultState() {
   return {
     anchor: newStep(),
     end: newStep(),
@@ -29,14 +29,9 @@ export function defaultState() {
   };
 }
 
+/** A state from a URL or a saved report, completed. */
 export function normalize(state) {
-  const base = defaultState();
-  if (!state || typeof state !== "object") return base;
-  const out = { ...base, ...state };
-  out.anchor = normalizeStep(state.anchor);
-  out.end = normalizeStep(state.end);
-  for (const key of ["hide", "filters"]) out[key] = Array.isArray(state[key]) ? state[key] : [];
-  return out;
+  return completeState(defaultState(), state, { anchor: normalizeStep, end: normalizeStep });
 }
 
 export function describe(state) {

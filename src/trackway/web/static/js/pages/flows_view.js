@@ -3,6 +3,7 @@
 
 import { PALETTE, purgeCharts } from "../components/chart.js";
 import { sankeyChart } from "../components/report_charts.js";
+import { showEmpty } from "../components/status.js";
 import { field, h, replace, select } from "../dom.js";
 import { formatNumber, formatPercent } from "../format.js";
 
@@ -45,7 +46,7 @@ export function sankeyData(result) {
 /** Draw `result` (POST /flows) into `el`. */
 export function renderFlows(el, result, state, view) {
   if (!result.total) {
-    replace(el, h("div", { class: "status empty" }, "No one did the anchor event in this date range."));
+    showEmpty(el, "No one did the anchor event in this date range.");
     return;
   }
   const chart = h("div", { class: "chart-area sankey-area" });

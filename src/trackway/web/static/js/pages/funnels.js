@@ -1,14 +1,15 @@
 // Funnels: how many users go through a sequence of steps, where they drop off and how long
 // they take (POST /funnels). The state lives in the URL; see report_page.js for the frame.
 
-import { mountReport, renderReportTile, segmented } from "../components/report_page.js";
+import { reportPage, segmented } from "../components/report_page.js";
 import { field, select } from "../dom.js";
 import { funnelsBuilder } from "./funnels_builder.js";
 import { TREND_UNITS, VIEWS, describe, funnelSpec, normalize, problem } from "./funnels_query.js";
 import { renderFunnel } from "./funnels_view.js";
 
-const report = {
+export default reportPage({
   id: "funnels",
+  title: "Funnels",
   subtitle: "How many users go through a sequence of steps, and where they drop off",
   normalize,
   problem,
@@ -26,13 +27,6 @@ const report = {
     unit.addEventListener("change", () => { state.unit = unit.value; changed(); });
     return [field("Interval", unit), view];
   },
-};
-
-export default {
-  id: "funnels",
-  title: "Funnels",
-  icon: "funnels",
-  kind: "funnels",
-  mount: (root, ctx) => mountReport(root, ctx, report),
-  renderTile: (el, state, ctx) => renderReportTile(report, el, { ...state, view: "steps" }, ctx),
-};
+  // A tile draws the funnel itself, whatever view was saved.
+  tileState: (state) => ({ ...state, view: "steps" }),
+});

@@ -2,7 +2,8 @@
 // exclusions, properties held constant, global filters and breakdowns. It edits the state in
 // place and calls `onChange` after every edit.
 
-import { breakdownEditor, filterEditor } from "../components/filters.js";
+import { breakdownEditor, filterEditor, whereField } from "../components/filters.js";
+import { pickerList } from "../components/picker_list.js";
 import { propertyPicker } from "../components/pickers.js";
 import { newStep, stepEditor } from "../components/step_editor.js";
 import { field, h, replace, select } from "../dom.js";
@@ -71,38 +72,26 @@ export function funnelsBuilder(api, state, onChange) {
     exclusions.lastElementChild?.querySelector("input")?.focus();
   });
 
-  const held = h("div", { class: "stack" });
-  const renderHeld = () => replace(held, state.hold_constant.map((name, index) => h("div", { class: "editor-row" },
-    propertyPicker(api, {
-      label: "Same value on every step", value: name, event: () => state.steps[0].event, name: `hold-${index}`,
-      onChange: (next) => { state.hold_constant[index] = next; onChange(); },
+  const held = pickerList(state.hold_constant, {
+    picker: (name, index, set) => propertyPicker(api, {
+      label: "Same value on every step", value: name, event: () => state.steps[0].event, name: `hold-${index}`, onChange: set,
     }),
-    h("button", {
-      class: "button icon ghost", type: "button", "aria-label": "Remove held property", title: "Remove",
-      onclick: () => { state.hold_constant.splice(index, 1); renderHeld(); onChange(); },
-    }, "×"))));
-  const addHeld = h("button", { class: "button small ghost", type: "button" }, "+ Hold a property constant");
-  addHeld.addEventListener("click", () => {
-    state.hold_constant.push(null);
-    renderHeld();
-    held.lastElementChild?.querySelector("input")?.focus();
+    removeLabel: () => "Remove held property",
+    addLabel: "+ Hold a property constant",
+    onChange,
   });
 
   renderSteps();
   renderExclusions();
-  renderHeld();
-  const whereId = "funnel-where";
-  const where = h("textarea", { id: whereId, name: "where", rows: "2", spellcheck: "false", value: state.where || "", placeholder: 'properties["country"] == "FR"' });
-  where.addEventListener("change", () => { state.where = where.value.trim(); onChange(); });
 
   return h("form", { class: "builder", "aria-label": "Funnel definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Steps"), steps, addStep),
     h("fieldset", { class: "editor" }, h("legend", {}, "Conversion"), conversionFields(state, onChange, () => renderAnchors()), anchors),
     h("fieldset", { class: "editor" }, h("legend", {}, "Exclusions"),
       h("p", { class: "help" }, "Attempts with one of these events between the steps do not count."), exclusions, addExclusion),
-    h("fieldset", { class: "editor" }, h("legend", {}, "Hold constant"), held, addHeld),
+    h("fieldset", { class: "editor" }, h("legend", {}, "Hold constant"), held),
     filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
-    h("div", { class: "field" }, h("label", { for: whereId }, "Custom filter expression"), where),
+    whereField(state, onChange, { id: "funnel-where" }),
     breakdownEditor(api, state.breakdowns, { event: () => state.steps[0].event, onChange, max: 2 }));
 }
 

@@ -3,7 +3,7 @@
 
 import { combineWhere, filterExpression } from "../components/filters.js";
 import { groupSpec } from "../components/count_by.js";
-import { daysSpec } from "../components/report_page.js";
+import { completeState, daysSpec } from "../components/report_state.js";
 import { newStep, normalizeStep, stepSpec } from "../components/step_editor.js";
 
 export const ORDERS = [["loose", "In order (other events between)"], ["strict", "Strict order (nothing between)"], ["any", "Any order"]];
@@ -13,7 +13,7 @@ export const VIEWS = [["steps", "Steps"], ["time", "Time to convert"], ["trend",
 export const TREND_UNITS = [["day", "Day"], ["week", "Week"], ["month", "Month"]];
 export const MAX_STEPS = 10;
 
-export function defaultState() {
+function defaultState() {
   return {
     steps: [newStep(), newStep()],
     order: "loose",
@@ -34,15 +34,13 @@ export function defaultState() {
   };
 }
 
+/** A state from a URL or a saved report, completed (no steps: the default two). */
 export function normalize(state) {
-  const base = defaultState();
-  if (!state || typeof state !== "object") return base;
-  const out = { ...base, ...state };
-  out.steps = Array.isArray(state.steps) && state.steps.length ? state.steps.map(normalizeStep) : base.steps;
-  out.exclusions = Array.isArray(state.exclusions) ? state.exclusions.map((e) => ({ after_step: 1, before_step: null, ...normalizeStep(e) })) : [];
-  for (const key of ["anchors", "hold_constant", "breakdowns", "filters"]) out[key] = Array.isArray(state[key]) ? state[key] : [];
-  out.window = { ...base.window, ...(state.window || {}) };
-  return out;
+  return completeState(defaultState(), state, {
+    steps: (steps, fallback) => (steps.length ? steps : fallback).map(normalizeStep),
+    exclusions: (exclusions) => exclusions.map((e) => ({ after_step: 1, before_step: null, ...normalizeStep(e) })),
+    window: (window, fallback) => ({ ...fallback, ...window }),
+  });
 }
 
 /** Each step's label as the API gives it: its event, or the default the API uses. */

@@ -6,6 +6,7 @@ import { columnChart, funnelChart, segmentFunnelChart } from "../components/repo
 import { h, replace, select, uid } from "../dom.js";
 import { formatDuration, formatNumber, formatPercent, formatShortDuration, segmentLabel } from "../format.js";
 import { unitWord } from "../components/count_by.js";
+import { showEmpty } from "../components/status.js";
 import { dropOffPanel } from "./funnels_dropoffs.js";
 
 const UNITS = { uniques: "users", first: "users", totals: "attempts", sessions: "sessions" };
@@ -15,7 +16,7 @@ export function renderFunnel(el, result, state, view) {
   const labels = result.steps.map((s) => `${s.step}. ${s.label}`);
   const counts = result.steps.map((s) => s.count);
   if (!counts[0]) {
-    replace(el, h("div", { class: "status empty" }, "No one did the first step in this date range."));
+    showEmpty(el, "No one did the first step in this date range.");
     return;
   }
   const chart = h("div", { class: "chart-area" });
@@ -102,7 +103,7 @@ function timeView(el, result, state, view) {
     const step = result.steps[Number(picker.value) - 1];
     const time = step.time_to_convert;
     if (!time) {
-      replace(chart, h("div", { class: "status empty" }, "No one reached this step."));
+      showEmpty(chart, "No one reached this step.");
       replace(stats);
       return;
     }
@@ -128,7 +129,7 @@ function timeView(el, result, state, view) {
 function trendView(el, result) {
   const over = result.over_time;
   if (!over) {
-    replace(el, h("div", { class: "status empty" }, "Choose an interval to see conversion over time."));
+    showEmpty(el, "Choose an interval to see conversion over time.");
     return;
   }
   const last = result.steps.length - 1;

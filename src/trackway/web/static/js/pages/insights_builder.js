@@ -1,13 +1,11 @@
 // The Insights query builder: metrics (event and measure), filters, a free expression and
 // breakdowns. It edits the state in place and calls `onChange` after every edit.
 
-import { countBy } from "../components/count_by.js";
-import { breakdownEditor, filterEditor } from "../components/filters.js";
+import { breakdownEditor, filterEditor, whereField } from "../components/filters.js";
 import { eventPicker, propertyPicker } from "../components/pickers.js";
 import { h, replace, select, uid } from "../dom.js";
-import { MEASURES, PROPERTY_MEASURES } from "./insights_query.js";
+import { LETTERS, MEASURES, PROPERTY_MEASURES } from "./insights_query.js";
 
-const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const MAX_METRICS = 6;
 
 export function insightsBuilder(api, state, onChange) {
@@ -29,25 +27,13 @@ export function insightsBuilder(api, state, onChange) {
   });
   renderMetrics();
 
-  const whereId = uid("where");
-  const where = h("textarea", {
-    id: whereId, name: "where", rows: "2", spellcheck: "false", value: state.where || "",
-    placeholder: 'properties["country"] == "FR"', "aria-describedby": `${whereId}-help`,
-  });
-  where.addEventListener("change", () => {
-    state.where = where.value.trim();
-    onChange();
-  });
-
   return h("form", { class: "builder", "aria-label": "Report definition", onsubmit: (e) => e.preventDefault() },
-    countBy(api, state, onChange),
     h("fieldset", { class: "editor" }, h("legend", {}, "Metrics"), metrics, addMetric),
     filterEditor(api, state.filters, { event: () => singleEvent(state), onChange }),
-    h("div", { class: "field" },
-      h("label", { for: whereId }, "Custom filter expression"),
-      where,
-      h("p", { class: "help", id: `${whereId}-help` }, "Optional, added with “and”. ",
-        "Language: properties[\"name\"], ==, in, and, or, not, defined(…).")),
+    whereField(state, onChange, {
+      id: uid("where"),
+      help: "Optional, added with “and”. Language: properties[\"name\"], ==, in, and, or, not, defined(…).",
+    }),
     breakdownEditor(api, state.breakdowns, { event: () => singleEvent(state), onChange }));
 }
 

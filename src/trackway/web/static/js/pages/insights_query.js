@@ -1,9 +1,9 @@
 // The Insights report's state (what the URL keeps) and the spec it sends to
 // POST /insights (docs/insights.md).
 
-import { resolveRange } from "../components/date_range.js";
 import { groupSpec } from "../components/count_by.js";
 import { combineWhere, filterExpression } from "../components/filters.js";
+import { completeState, daysSpec } from "../components/report_state.js";
 import { segmentLabel } from "../format.js";
 
 export const MEASURES = [
@@ -24,9 +24,9 @@ export const MEASURES = [
   ["distinct", "Distinct values of property"],
 ];
 export const PROPERTY_MEASURES = new Set(["sum", "avg", "min", "max", "median", "p90", "p99", "distinct"]);
-const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+export const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-export function defaultState() {
+function defaultState() {
   return {
     metrics: [{ event: null, measure: "total", property: null }],
     filters: [],
@@ -41,16 +41,13 @@ export function defaultState() {
   };
 }
 
-/** A state from a URL or a saved report, completed with defaults (links stay valid as the
- * state grows). */
+/** A state from a URL or a saved report, completed; it has at least one metric. */
 export function normalize(state) {
-  const base = defaultState();
-  if (!state || typeof state !== "object") return base;
-  const merged = { ...base, ...state };
-  merged.metrics = Array.isArray(state.metrics) && state.metrics.length ? state.metrics : base.metrics;
-  merged.filters = Array.isArray(state.filters) ? state.filters : [];
-  merged.breakdowns = Array.isArray(state.breakdowns) ? state.breakdowns : [];
-  return merged;
+  return completeState(defaultState(), state, { metrics: (metrics, fallback) => (metrics.length ? metrics : fallback) });
+}
+
+export function describe(state) {
+  return state.metrics.map(metricLabel).join(", ");
 }
 
 export function measureLabel(measure) {
@@ -76,17 +73,10 @@ export function problem(state) {
   return null;
 }
 
-/** The days the report covers, in its time zone. */
-export function reportDays(state, project) {
-  return { ...resolveRange(state.range, state.timezone || project.timezone || "UTC"), timezone: state.timezone || null };
-}
-
 /** The Insights spec for POST /insights. */
 export function insightsSpec(state, project) {
-  const days = reportDays(state, project);
   const spec = {
-    from_date: days.from_date,
-    to_date: days.to_date,
+    ...daysSpec(state, project),
     unit: state.unit || "day",
     metrics: state.metrics.map((m, i) => {
       const metric = { measure: m.measure, name: LETTERS[i] };
@@ -100,7 +90,6 @@ export function insightsSpec(state, project) {
   };
   const where = combineWhere(state.filters.map(filterExpression), state.where);
   if (where) spec.where = where;
-  if (state.timezone) spec.timezone = state.timezone;
   return spec;
 }
 

@@ -1,6 +1,7 @@
 // The Insights result: a line or bar chart with a totals table, or the full table.
 
 import { timeSeriesChart } from "../components/chart.js";
+import { showEmpty } from "../components/status.js";
 import { h, replace } from "../dom.js";
 import { formatNumber } from "../format.js";
 import { namedSeries } from "./insights_query.js";
@@ -9,7 +10,7 @@ import { namedSeries } from "./insights_query.js";
 export function renderResult(el, result, state, { compact = false } = {}) {
   const series = namedSeries(result, state);
   if (!series.length) {
-    replace(el, h("div", { class: "status empty" }, "No events match this report."));
+    showEmpty(el, "No events match this report.");
     return;
   }
   const view = state.view || "line";

@@ -1,9 +1,9 @@
 // Retention: of the users who did a first event, how many came back to do a return event in
 // each following period (POST /retention). The state lives in the URL.
 
-import { filterEditor } from "../components/filters.js";
+import { filterEditor, whereField } from "../components/filters.js";
 import { propertyPicker } from "../components/pickers.js";
-import { mountReport, renderReportTile } from "../components/report_page.js";
+import { reportPage } from "../components/report_page.js";
 import { stepEditor } from "../components/step_editor.js";
 import { field, h, select } from "../dom.js";
 import { ALIGNMENTS, MAX_PERIODS, MEASURES, MODES, TYPES, UNITS, describe, normalize, problem, retentionSpec } from "./retention_query.js";
@@ -14,8 +14,6 @@ function builder(api, state, onChange) {
   type.addEventListener("change", () => { state.retention_type = type.value; onChange(); });
   const mode = select(MODES, state.mode, { name: "mode" });
   mode.addEventListener("change", () => { state.mode = mode.value; onChange(); });
-  const where = h("textarea", { id: "retention-where", name: "where", rows: "2", spellcheck: "false", value: state.where || "", placeholder: 'properties["country"] == "FR"' });
-  where.addEventListener("change", () => { state.where = where.value.trim(); onChange(); });
   return h("form", { class: "builder", "aria-label": "Retention definition", onsubmit: (e) => e.preventDefault() },
     h("fieldset", { class: "editor" }, h("legend", {}, "Cohorts"),
       stepEditor(api, state.born, { label: "First event", name: "born-event", onChange }),
@@ -24,7 +22,7 @@ function builder(api, state, onChange) {
       stepEditor(api, state.returning, { label: "Return event", name: "return-event", onChange }),
       field("Counts in a period", mode), ...returnOptions(api, state, onChange)),
     filterEditor(api, state.filters, { onChange, label: "Filters (every event)" }),
-    h("div", { class: "field" }, h("label", { for: "retention-where" }, "Custom filter expression"), where));
+    whereField(state, onChange, { id: "retention-where" }));
 }
 
 function returnOptions(api, state, onChange) {
@@ -55,8 +53,9 @@ function returnOptions(api, state, onChange) {
   ];
 }
 
-const report = {
+export default reportPage({
   id: "retention",
+  title: "Retention",
   subtitle: "Of the users who did something, how many came back, period by period",
   normalize,
   problem,
@@ -78,13 +77,4 @@ const report = {
     });
     return [field("Unit", unit), field("Periods", periods)];
   },
-};
-
-export default {
-  id: "retention",
-  title: "Retention",
-  icon: "retention",
-  kind: "retention",
-  mount: (root, ctx) => mountReport(root, ctx, report),
-  renderTile: (el, state, ctx) => renderReportTile(report, el, state, ctx),
-};
+});

@@ -3,7 +3,7 @@
 
 import { combineWhere, filterExpression } from "../components/filters.js";
 import { groupSpec } from "../components/count_by.js";
-import { daysSpec } from "../components/report_page.js";
+import { completeState, daysSpec } from "../components/report_state.js";
 import { newStep, normalizeStep, stepLabel, stepSpec } from "../components/step_editor.js";
 import { addDays } from "../format.js";
 
@@ -14,7 +14,7 @@ export const ALIGNMENTS = [["calendar", "Calendar periods"], ["rolling", "Rollin
 export const MEASURES = [["users", "Count"], ["sum", "Sum of a property"], ["average", "Average of a property"]];
 export const MAX_PERIODS = { day: 400, week: 57, month: 13 };
 
-export function defaultState() {
+function defaultState() {
   return {
     born: newStep(),
     returning: newStep(),
@@ -35,14 +35,9 @@ export function defaultState() {
   };
 }
 
+/** A state from a URL or a saved report, completed. */
 export function normalize(state) {
-  const base = defaultState();
-  if (!state || typeof state !== "object") return base;
-  const out = { ...base, ...state };
-  out.born = normalizeStep(state.born);
-  out.returning = normalizeStep(state.returning);
-  out.filters = Array.isArray(state.filters) ? state.filters : [];
-  return out;
+  return completeState(defaultState(), state, { born: normalizeStep, returning: normalizeStep });
 }
 
 export function describe(state) {

@@ -7,12 +7,13 @@ import { curveChart } from "../components/report_charts.js";
 import { h, replace } from "../dom.js";
 import { formatNumber, formatPercent, today } from "../format.js";
 import { unitWord } from "../components/count_by.js";
+import { showEmpty } from "../components/status.js";
 import { periodLabel, periodStart } from "./retention_query.js";
 
 /** Draw `result` (POST /retention) into `el`. */
 export function renderRetention(el, result, state, view) {
   if (!result.total.size) {
-    replace(el, h("div", { class: "status empty" }, "No one did the first event in this date range."));
+    showEmpty(el, "No one did the first event in this date range.");
     return;
   }
   const now = today(result.timezone);
