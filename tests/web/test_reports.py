@@ -142,6 +142,14 @@ def test_a_saved_funnel_reopens_from_its_url_and_every_kind_draws_on_a_dashboard
         until(lambda: _step_counts(other), counts)
 
     report_id = int(re.findall(r"report=(\d+)", link)[0])
+    # Saved from the page, it is one of Mixpanel's saved funnels, and runs by its id.
+    server, project = shop
+    assert {"funnel_id": report_id, "name": "Checkout funnel"} in ok(
+        get(server, project, "/api/2.0/funnels/list")
+    )
+    days = (LAST - FIRST).days + 1  # one bucket: the whole range
+    by_id = ok(get(server, project, "/api/2.0/funnels", funnel_id=report_id, interval=days, **DAYS))
+    assert [s["count"] for s in by_id["data"][str(FIRST)]["steps"]] == counts
     states = {
         "retention": {"born": {"event": "Page View"}, "unit": "day", "periods": 5},
         "flows": {"anchor": {"event": "Add to Cart"}, "steps": 3},

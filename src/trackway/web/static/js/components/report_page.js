@@ -132,6 +132,7 @@ export function mountReport(root, ctx, report) {
     pageId: report.id,
     kind: report.id,
     getState: () => structuredClone(state),
+    getDefinition: () => definitionOf(report, state, ctx.project),
     defaultName: () => report.describe(state),
   }));
   if (ctx.reportId) {
@@ -162,4 +163,13 @@ export async function renderReportTile(report, el, saved, ctx) {
   const detail = report.tileDetail ? ` · ${report.tileDetail(state)}` : "";
   replace(el, h("p", { class: "tile-meta" }, heading(report, state, ctx.api.project) + detail), body, fresh);
   await runReport(report, ctx.api, state, body, fresh, ctx.signal, { compact: true });
+}
+
+
+/** What a saved report of this state runs: its spec without the dates, which each run
+ * brings (null while the report cannot run yet). */
+function definitionOf(report, state, project) {
+  if (report.problem(state)) return null;
+  const { from_date: _from, to_date: _to, ...definition } = report.spec(state, project);
+  return definition;
 }

@@ -1,5 +1,7 @@
-// The save-report dialog and the share link. A saved report is {name, kind, state} stored
-// by the API (POST/PUT /reports); its URL then carries `report={id}` beside the state.
+// The save-report dialog and the share link. A saved report is {name, kind, state,
+// definition} stored by the API (POST/PUT /reports): the state is what the page restores,
+// the definition what the API runs (the spec without its dates; a saved funnel is listed by
+// Mixpanel's /funnels/list). Its URL then carries `report={id}` beside the state.
 
 import { h, toast } from "../dom.js";
 import { linkTo } from "../router.js";
@@ -42,7 +44,7 @@ export function askName({ title = "Save report", name = "", canUpdate = false })
 }
 
 /** Save the page's report: a new one, or the one the URL names. Returns the saved report. */
-export async function saveReport(ctx, { kind, state, defaultName }) {
+export async function saveReport(ctx, { kind, state, definition, defaultName }) {
   let existing = null;
   if (ctx.reportId) {
     try {
@@ -54,6 +56,7 @@ export async function saveReport(ctx, { kind, state, defaultName }) {
   const answer = await askName({ name: existing ? existing.name : defaultName, canUpdate: Boolean(existing) });
   if (!answer) return null;
   const body = { name: answer.name, kind, state };
+  if (definition) body.definition = definition;
   const saved = existing && !answer.asNew
     ? await ctx.api.put(`/reports/${existing.report_id}`, body)
     : await ctx.api.post("/reports", body);
@@ -76,11 +79,12 @@ export async function copyLink(ctx, pageId) {
 }
 
 /** The Save and Copy link buttons of a report page's header. */
-export function reportActions(ctx, { pageId, kind, getState, defaultName }) {
+export function reportActions(ctx, { pageId, kind, getState, getDefinition, defaultName }) {
   const save = h("button", { class: "button primary", type: "button" }, "Save report");
   save.addEventListener("click", async () => {
     try {
-      await saveReport(ctx, { kind, state: getState(), defaultName: defaultName() });
+      const definition = getDefinition();
+      await saveReport(ctx, { kind, state: getState(), definition, defaultName: defaultName() });
     } catch (error) {
       toast(`Not saved: ${error.message}`);
     }
