@@ -1,1 +1,2 @@
-"""API: the query HTTP endpoints (arrives with the event store and the report issues)."""
+"""API: the query HTTP endpoints, Mixpanel's shapes (``mixpanel/``) and trackway's own
+(``native/``), thin adapters over ``trackway.services``. See docs/api.md."""

@@ -1,1 +1,2 @@
-"""Query: report specs, the expression language, planner and kernels (arrives with Insights)."""
+"""Query: every report kind (``reports.py``, the registry), the frame they all run through
+(``frame.py``), the expression language (``expr/``) and cohorts. See docs/architecture.md."""

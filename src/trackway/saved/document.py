@@ -20,34 +20,34 @@ class _Identified(Protocol):
     def id(self) -> int: ...
 
 
-I = TypeVar("I", bound=_Identified)  # noqa: E741 - the item type of a collection
+Item = TypeVar("Item", bound=_Identified)
 
 
-class Collection(msgspec.Struct, Generic[I]):
+class Collection(msgspec.Struct, Generic[Item]):
     """Saved objects of one kind, in the order they were saved."""
 
     next_id: int = 1  # ids are never reused, so a deleted object's id stays unknown
-    items: list[I] = []
+    items: list[Item] = []
 
-    def get(self, item_id: int, what: str) -> I:
+    def get(self, item_id: int, what: str) -> Item:
         for item in self.items:
             if item.id == item_id:
                 return item
         raise NotFoundError(f"Expected the id of a saved {what} of this project, got {item_id}")
 
-    def add(self, make: Callable[[int], I]) -> I:
+    def add(self, make: Callable[[int], Item]) -> Item:
         """The object ``make`` builds with the next id, appended."""
         item = make(self.next_id)
         self.items.append(item)
         self.next_id += 1
         return item
 
-    def replace(self, item: I, what: str) -> I:
+    def replace(self, item: Item, what: str) -> Item:
         self.get(item.id, what)
         self.items = [item if old.id == item.id else old for old in self.items]
         return item
 
-    def remove(self, item_id: int, what: str) -> I:
+    def remove(self, item_id: int, what: str) -> Item:
         found = self.get(item_id, what)
         self.items = [item for item in self.items if item.id != item_id]
         return found

@@ -30,7 +30,7 @@ FUNNELS = "funnels"
 
 class ReportRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
-    kind: str  # a report kind: insights, funnels, retention, flows, frequency, lifecycle
+    kind: str  # a kind of the report registry (query/reports.py)
     state: dict[str, Any] = {}  # the client's own description of the report
     definition: dict[str, Any] | None = None  # the kind's spec without from_date and to_date
 

@@ -1,1 +1,2 @@
-"""Storage: per-shard columnar parts on Delta Lake, profiles, identity (arrives with the event store)."""
+"""Storage: per-shard columnar parts on Delta Lake, the scan (dedupe, deletions, the log tail,
+identity), profiles, compaction. See docs/storage.md."""

@@ -3,6 +3,8 @@ the kind's spec, the answer its typed result."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,7 +15,7 @@ from trackway.services import reports
 from trackway.services.context import Services
 
 
-def _run(kind: ReportKind) -> Handler:  # type: ignore[type-arg]
+def _run(kind: ReportKind[Any, Any]) -> Handler:
     def handler(services: Services, project: Project, params: Params, request: Request) -> Response:
         return json(reports.run_json(services, project, kind.name, request.state.body))
 
