@@ -47,6 +47,28 @@ def count_and_uniques(
 
 
 @njit(nogil=True, cache=True)
+def segment_uniques(users: I64, segments: I32, n_segments: int) -> tuple[I64, I64]:
+    """Events and distinct users per segment (no time buckets): breakdowns over a range."""
+    counts = np.zeros(n_segments, np.int64)
+    uniques = np.zeros(n_segments, np.int64)
+    last = np.full(n_segments, -1, np.int64)
+    run = -1
+    previous = 0
+    for i in range(len(users)):
+        if i == 0 or users[i] != previous:
+            run += 1
+            previous = users[i]
+        s = segments[i]
+        if s < 0:
+            continue
+        counts[s] += 1
+        if last[s] != run:
+            last[s] = run
+            uniques[s] += 1
+    return counts, uniques
+
+
+@njit(nogil=True, cache=True)
 def per_user_counts(
     users: I64, buckets: I32, segments: I32, n_buckets: int
 ) -> tuple[I32, I32, I64]:

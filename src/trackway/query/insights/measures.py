@@ -30,12 +30,9 @@ def rank(metric: Metric, shards: list[PreparedShard], n_labels: int, m: int) -> 
     total = np.zeros(n_labels, np.float64)
     by_users = metric.measure in UNIQUE_MEASURES or metric.measure.startswith("per_user")
     for shard in shards:
-        # One bucket: the whole range.
-        in_range = np.where(shard.metric_buckets[m] >= 0, 0, -1).astype(np.int32)
-        counts, uniques, _ = kernels.count_and_uniques(
-            shard.users, in_range, shard.segments.codes, n_labels, 1
-        )
-        total += (uniques if by_users else counts)[:, 0]
+        codes = np.where(shard.metric_buckets[m] >= 0, shard.segments.codes, -1).astype(np.int32)
+        counts, uniques = kernels.segment_uniques(shard.users, codes, n_labels)
+        total += uniques if by_users else counts
     return total
 
 

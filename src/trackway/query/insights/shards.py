@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from trackway.query.breakdowns import Breakdown, LocalSegments, numbers_of
 from trackway.query.expr import Compiled, Tag, segment_keys
@@ -18,7 +17,6 @@ from trackway.query.timebuckets import Buckets
 from trackway.types import I32, I64
 
 DAILY_MEASURES = frozenset({"dau", "wau", "mau"})
-_ONE_SEGMENT = pa.array([""])  # without breakdowns, every row is in segment 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +65,8 @@ def prepare(
         in_range = day_of_row if metric.measure in DAILY_MEASURES else bucket_of_row
         metric_buckets.append(np.where(mask, in_range, -1).astype(np.int32))
         metric_values.append(values_of(metric, value, view))
-    if breakdowns:
-        segments = shard_segments(view, breakdowns, compiled.breakdowns)
-    else:
-        segments = LocalSegments(np.zeros(view.rows, np.int32), _ONE_SEGMENT)
+    # Without breakdowns every row is in one segment (labelled ""), kept like any other.
+    segments = shard_segments(view, breakdowns, compiled.breakdowns)
     return PreparedShard(view, view.users, day_of_row, metric_buckets, metric_values, segments)
 
 
