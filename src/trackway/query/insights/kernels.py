@@ -48,7 +48,9 @@ def count_and_uniques(
 
 @njit(nogil=True, cache=True)
 def segment_uniques(users: I64, segments: I32, n_segments: int) -> tuple[I64, I64]:
-    """Events and distinct users per segment (no time buckets): breakdowns over a range."""
+    """Events and distinct users per segment (no time buckets): how segments are ranked.
+    ``count_and_uniques`` with one bucket answers the same, a quarter slower on a
+    high-cardinality breakdown (its per-bucket and total bookkeeping), so ranking has its own."""
     counts = np.zeros(n_segments, np.int64)
     uniques = np.zeros(n_segments, np.int64)
     last = np.full(n_segments, -1, np.int64)
