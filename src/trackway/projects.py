@@ -11,8 +11,10 @@ import base64
 import binascii
 import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import msgspec
 
@@ -20,7 +22,6 @@ from trackway.errors import UserError
 from trackway.files import JsonFile
 
 CATALOG_FILE = "projects.json"
-_K = TypeVar("_K", int, str)
 
 
 # How distinct_ids join into one user (docs/identity.md); "none" never joins them.
@@ -59,10 +60,7 @@ class ProjectCatalog:
 
     def __init__(self, data_dir: Path) -> None:
         self._file = JsonFile(data_dir / CATALOG_FILE, _Catalog, pretty=True)
-        self._by_id: dict[int, Project] = {}
-        self._by_token: dict[str, Project] = {}
-        self._by_secret: dict[str, Project] = {}
-        self._accounts: dict[str, ServiceAccount] = {}
+        self._index = _Index()
 
     def create(self, name: str, id_merge: IdMerge = "simplified") -> Project:
         if not name.strip():
@@ -107,7 +105,7 @@ class ProjectCatalog:
         with ``project_id``, or a project's API secret (or token) as user and no password."""
         self._refresh()
         if password:
-            account = self._accounts.get(user)
+            account = self._index.accounts.get(user)
             if account is None or not secrets.compare_digest(account.secret, password):
                 return None
             if (
@@ -124,21 +122,21 @@ class ProjectCatalog:
 
     def all(self) -> list[Project]:
         self._refresh()
-        return sorted(self._by_id.values(), key=lambda p: p.id)
+        return sorted(self._index.by_id.values(), key=lambda p: p.id)
 
     def by_id(self, project_id: int) -> Project | None:
-        return self._lookup(self._by_id, project_id)
+        return self._lookup(lambda index: index.by_id.get(project_id))
 
     def by_token(self, token: str) -> Project | None:
-        return self._lookup(self._by_token, token)
+        return self._lookup(lambda index: index.by_token.get(token))
 
     def by_secret(self, secret: str) -> Project | None:
-        return self._lookup(self._by_secret, secret)
+        return self._lookup(lambda index: index.by_secret.get(secret))
 
-    def _lookup(self, index: dict[_K, Project], key: _K) -> Project | None:
-        found = index.get(key)
+    def _lookup(self, find: Callable[[_Index], Project | None]) -> Project | None:
+        found = find(self._index)
         if found is None and self._refresh():
-            found = index.get(key)
+            found = find(self._index)
         return found
 
     def _refresh(self) -> bool:
@@ -146,18 +144,23 @@ class ProjectCatalog:
         catalog = self._file.changed()
         if catalog is None:
             return False
-        projects = catalog.projects
-        self._accounts.clear()
-        self._accounts.update({a.username: a for a in catalog.service_accounts})
-        # In place: lookups hold a reference to the index they search.
-        for index, key in (
-            (self._by_id, "id"),
-            (self._by_token, "token"),
-            (self._by_secret, "secret"),
-        ):
-            index.clear()
-            index.update({getattr(p, key): p for p in projects})
+        # One new index, swapped in whole: a lookup on another thread sees the old one or
+        # the new one, never one half built.
+        self._index = _Index(
+            {p.id: p for p in catalog.projects},
+            {p.token: p for p in catalog.projects},
+            {p.secret: p for p in catalog.projects},
+            {a.username: a for a in catalog.service_accounts},
+        )
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    by_id: dict[int, Project] = field(default_factory=dict)
+    by_token: dict[str, Project] = field(default_factory=dict)
+    by_secret: dict[str, Project] = field(default_factory=dict)
+    accounts: dict[str, ServiceAccount] = field(default_factory=dict)
 
 
 def basic_credentials(authorization: str) -> tuple[str, str] | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import trackway.storage.profile_reader as profile_reader_module
 import trackway.storage.profile_store as profiles_module
 from tests.storage.pipeline import LogFeed, event, profile_update, scan_events, table_rows
 from trackway.log import LogReader, LogRecord
@@ -230,3 +231,27 @@ def test_a_profile_updated_after_its_deletion_is_new_activity(
     assert users(tmp_path, project) == {
         "u1": {"properties": {"b": 2}, "created_ms": 300, "last_seen_ms": 300}
     }
+
+
+def test_a_profile_read_as_the_worker_commits_counts_each_update_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker commits the tail's `$add` between the reader opening the table and reading
+    its states: the states are of the version opened, so the `$add` counts once."""
+    project = new_project(tmp_path)
+    worker = StorageWorker(tmp_path, Settings())
+    reader = EventReader(tmp_path, 1 << 20)
+    with LogFeed(tmp_path) as feed:
+        feed.append([LogRecord(project.id, "engage", 1_000, [profile_update("u1", set={"n": 1})])])
+        worker.run_once()
+        feed.append([LogRecord(project.id, "engage", 1_001, [profile_update("u1", add={"n": 1})])])
+        load = profile_reader_module.load_states
+
+        def commit_first(*args: Any, **kwargs: Any) -> Any:
+            worker.run_once()  # as if the worker process committed just now
+            return load(*args, **kwargs)
+
+        monkeypatch.setattr(profile_reader_module, "load_states", commit_first)
+        assert reader.profiles.current(project)["u1"]["properties"] == {"n": 2}
+    monkeypatch.undo()
+    assert reader.profiles.current(project)["u1"]["properties"] == {"n": 2}

@@ -37,7 +37,10 @@ class ProfileReader:
         with self._lock:
             states = self._cache.get((root, version))
             if states is None:
-                states = load_states(root, as_of, erasures=True)[0] if table is not None else {}
+                # At the version opened, which the tail below is read against: the worker may
+                # have committed since, and a newer version would count the tail twice.
+                pinned = version if as_of is None else as_of
+                states = load_states(root, pinned, erasures=True)[0] if table is not None else {}
                 self._cache = {(root, version): states}  # one version per reader is enough
         if as_of is not None:
             return states

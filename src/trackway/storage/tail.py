@@ -4,10 +4,12 @@ Queries read committed parts plus this tail, so an acknowledged event is visible
 only after the storage worker's next commit. Decoded records are kept by offset, so each
 query decodes only what arrived since the previous one.
 
-One tail serves every table of every project, and the tables commit one after the other: a
-record is dropped when its own table (its project's, of its kind) holds it, or once the
-storage worker's committed position is past it, which it moves only when every table holds
-what lies before (and no segment is deleted before that).
+One tail serves every table of every project, and the tables commit one after the other, so
+what one table holds another may not: the tail keeps every record until the storage worker's
+committed position is past it (the worker commits only once every table holds what lies
+before, and deletes no segment before that), and answers each caller what its own table
+does not hold. A caller whose table is older than that position reads the records it misses
+from the log itself.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from pathlib import Path
 
 from trackway.log import LogRecord, decode_record, read_entries, writer_dirs
 from trackway.log.consumers import read_offset
-from trackway.log.segments import list_segments
 from trackway.storage.layout import CONSUMER
 
 
@@ -40,30 +41,32 @@ class LogTail:
             for writer_dir in writer_dirs(self._log_root):
                 name = writer_dir.name
                 start = applied(name)
-                everywhere = _held_by_every_table(writer_dir, self._read_to.get(name, 0))
+                everywhere = read_offset(writer_dir, CONSUMER) or 0
                 cached = self._records.setdefault(name, {})
-                for offset, record in list(cached.items()):
-                    mine = record.project_id == project_id and record.kind in kinds
-                    if offset < everywhere or (mine and offset < start):
-                        del cached[offset]
-                # Not from this caller's start: another table may not hold what precedes it.
+                for offset in [o for o in cached if o < everywhere]:
+                    del cached[offset]
                 position = max(everywhere, self._read_to.get(name, 0))
                 while entries := read_entries(writer_dir, position):
                     for entry in entries:
                         cached[entry.offset] = decode_record(entry.record_payload)
                     position = entries[-1].next_offset
                 self._read_to[name] = position
+                found = sorted(cached.items())
+                if start < everywhere:
+                    found = _read_between(writer_dir, start, everywhere) + found
                 out.extend(
                     r
-                    for o, r in sorted(cached.items())
-                    if r.project_id == project_id and r.kind in kinds and o >= start
+                    for o, r in found
+                    if o >= start and r.project_id == project_id and r.kind in kinds
                 )
         return out
 
 
-def _held_by_every_table(writer_dir: Path, read_to: int) -> int:
-    """The offset below which every table holds the writer's records: the storage worker's
-    committed position (it commits only after storing everything before it), or, with no
-    segment left on disk, everything read so far."""
-    committed = read_offset(writer_dir, CONSUMER) or 0
-    return committed if list_segments(writer_dir) else max(committed, read_to)
+def _read_between(writer_dir: Path, start: int, stop: int) -> list[tuple[int, LogRecord]]:
+    """The records from ``start`` to ``stop`` still on disk, decoded, not kept."""
+    found: list[tuple[int, LogRecord]] = []
+    position = start
+    while position < stop and (entries := read_entries(writer_dir, position)):
+        found += [(e.offset, decode_record(e.record_payload)) for e in entries if e.offset < stop]
+        position = entries[-1].next_offset
+    return found
