@@ -245,13 +245,13 @@ def test_a_profile_read_as_the_worker_commits_counts_each_update_once(
         feed.append([LogRecord(project.id, "engage", 1_000, [profile_update("u1", set={"n": 1})])])
         worker.run_once()
         feed.append([LogRecord(project.id, "engage", 1_001, [profile_update("u1", add={"n": 1})])])
-        load = profile_reader_module.load_states
+        load = profile_reader_module.states_of
 
         def commit_first(*args: Any, **kwargs: Any) -> Any:
             worker.run_once()  # as if the worker process committed just now
             return load(*args, **kwargs)
 
-        monkeypatch.setattr(profile_reader_module, "load_states", commit_first)
+        monkeypatch.setattr(profile_reader_module, "states_of", commit_first)
         assert reader.profiles.current(project)["u1"]["properties"] == {"n": 2}
     monkeypatch.undo()
     assert reader.profiles.current(project)["u1"]["properties"] == {"n": 2}

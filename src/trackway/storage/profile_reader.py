@@ -13,7 +13,7 @@ from trackway.log import LogRecord
 from trackway.projects import Project
 from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.layout import LOG_APP_PREFIX, ProjectPaths
-from trackway.storage.profile_store import load_states, profile_key
+from trackway.storage.profile_store import profile_key, states_of
 from trackway.storage.profile_updates import Profile, apply_logged
 from trackway.storage.tail import LogTail
 
@@ -37,10 +37,9 @@ class ProfileReader:
         with self._lock:
             states = self._cache.get((root, version))
             if states is None:
-                # At the version opened, which the tail below is read against: the worker may
-                # have committed since, and a newer version would count the tail twice.
-                pinned = version if as_of is None else as_of
-                states = load_states(root, pinned, erasures=True)[0] if table is not None else {}
+                # The table as opened, the version the tail below is read against: the worker
+                # may have committed since, and a newer version would count the tail twice.
+                states = states_of(table, erasures=True) if table is not None else {}
                 self._cache = {(root, version): states}  # one version per reader is enough
         if as_of is not None:
             return states

@@ -43,9 +43,14 @@ def load_states(
     table = DeltaTable(str(root))
     if as_of is not None:
         table.load_as_version(as_of)
+    return states_of(table, erasures), table
+
+
+def states_of(table: DeltaTable, erasures: bool = False) -> dict[str, Profile]:
+    """``load_states`` of a table already open, at the version it holds."""
     data = table.to_pyarrow_table()
     if data.num_rows == 0:
-        return {}, table
+        return {}
     order = np.argsort(data.column("seq").to_numpy(), kind="stable")
     data = data.take(order)
     props = column_properties(data)
@@ -70,7 +75,7 @@ def load_states(
             }
             if erasures and erased[row] is not None:
                 states[key]["erased_ms"] = erased[row]
-    return states, table
+    return states
 
 
 class ProfileStore:
