@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trackway.datagen import BROWSERS, EVENT_NAMES, Events, generate
-from trackway.storage.columns import events_to_table
+from trackway.storage.batches import events_to_table
 from trackway.storage.sharding import shard_of, user_hash
 
 _SECTIONS = ("products", "category", "search", "blog", "help", "account", "deals")

@@ -13,7 +13,7 @@ from trackway.query.cohorts.spec import CohortDefinition
 from trackway.saved.objects import SavedCohort
 from trackway.services import cohorts
 from trackway.services.context import Services
-from trackway.storage.columns import events_to_table
+from trackway.storage.batches import events_to_table
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.scan import EventReader

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.storage.pipeline import canonical, event, typed
+from trackway.storage.batches import events_by_row, events_to_table, transpose
 from trackway.storage.columns import (
-    events_to_table,
     parse_property_column,
     property_column,
     table_to_events,
@@ -111,3 +111,32 @@ def test_property_column_names(name: str, kind: str, column: str) -> None:
 @pytest.mark.parametrize("column", ["shard", "user_hash", "time", "event", "insert_id", "px_a"])
 def test_fixed_columns_are_not_properties(column: str) -> None:
     assert parse_property_column(column) is None
+
+
+@st.composite
+def shaped_batches(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Many events of a few shapes (names in one order), as SDKs send them: the batches the
+    column-at-a-time path takes. Values vary freely, so some names mix types."""
+    shapes = draw(st.lists(st.lists(names, max_size=5, unique=True), min_size=1, max_size=3))
+    rows = draw(st.integers(8 * len(shapes), 60))
+    batch = []
+    for row in range(rows):
+        shape = shapes[row % len(shapes)]
+        batch.append(
+            event(
+                draw(st.sampled_from(["Sign up", "Purchase"])),
+                draw(st.sampled_from(["u1", "u2", "ü", ""])),
+                draw(st.integers(0, 3)),
+                f"i{row}",
+                draw(st.integers(0, 2)),
+                **{name: draw(st.one_of(st.sampled_from(["x", "y"]), values)) for name in shape},
+            )
+        )
+    return batch
+
+
+@settings(max_examples=150, deadline=None)
+@given(shaped_batches())
+def test_column_at_a_time_equals_row_by_row(batch: list[dict[str, Any]]) -> None:
+    assert transpose([e["properties"] for e in batch]) is not None
+    assert events_to_table(batch, SHARDS).equals(events_by_row(batch, SHARDS))

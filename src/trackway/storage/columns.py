@@ -20,8 +20,6 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 
-from trackway.storage.sharding import shard_of, user_hash
-
 # Columns every part has, in (shard, user_hash, time) order.
 FIXED_SCHEMA = pa.schema(
     [
@@ -106,41 +104,6 @@ def value_kind(value: Any) -> str:
     return "j"
 
 
-def events_to_table(events: list[dict[str, Any]], shards: int) -> pa.Table:
-    """Normalised events (ingest's normal form) to one Arrow table sorted by (shard, user, time)."""
-    n = len(events)
-    names: list[str] = []
-    distinct_ids: list[str] = []
-    times = np.empty(n, np.int64)
-    received = np.empty(n, np.int64)
-    insert_ids: list[str] = []
-    cells: dict[str, tuple[list[int], list[Any]]] = {}
-    column_names: dict[tuple[str, str], str] = {}
-    for row, event in enumerate(events):
-        props = event["properties"]
-        names.append(event["event"])
-        distinct_ids.append(props["distinct_id"])
-        insert_ids.append(props["$insert_id"])
-        times[row] = props["time"]
-        received[row] = props["mp_processing_time_ms"]
-        add_cells(cells, column_names, row, props, PROMOTED)
-    hashes_by_id = {d: user_hash(d) for d in set(distinct_ids)}
-    hashes = np.fromiter((hashes_by_id[d] for d in distinct_ids), np.int64, n)
-    shard = shard_of(hashes, shards)
-    order = np.lexsort((times, hashes, shard))
-    arrays: dict[str, pa.Array] = {
-        "shard": pa.array(shard[order]),
-        "user_hash": pa.array(hashes[order]),
-        "time": pa.array(times[order]),
-        "event": pa.array(names).take(order).dictionary_encode(),
-        "distinct_id": pa.array(distinct_ids, pa.string()).take(order),
-        "insert_id": pa.array(insert_ids, pa.string()).take(order),
-        "received_ms": pa.array(received[order]),
-    }
-    arrays.update(cell_arrays(cells, n, order))
-    return pa.table(arrays)
-
-
 def add_cells(
     cells: dict[str, tuple[list[int], list[Any]]],
     column_names: dict[tuple[str, str], str],
@@ -158,10 +121,10 @@ def add_cells(
             column = column_names[(key, kind)] = property_column(key, kind)
         rows, values = cells.setdefault(column, ([], []))
         rows.append(row)
-        values.append(_json_text(value) if kind == "j" else value)
+        values.append(json_text(value) if kind == "j" else value)
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # an integer beyond 64 bits (a profile's $add can make one)

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from trackway.projects import Project
-from trackway.storage.columns import events_to_table, table_to_events
+from trackway.storage.batches import events_to_table
+from trackway.storage.columns import table_to_events
 from trackway.storage.deletions import DeletionList
 from trackway.storage.identity import IdentityMap
 from trackway.storage.layout import ProjectPaths

@@ -24,12 +24,12 @@ import pyarrow.parquet as pq
 
 from trackway.log import LogRecord
 from trackway.projects import Project
+from trackway.storage.batches import events_to_table
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import (
     PROMOTED,
     column_type,
     conform,
-    events_to_table,
     parse_property_column,
     property_column,
     value_kind,

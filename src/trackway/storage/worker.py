@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from trackway.log import LogReader, decode_record, writer_dirs
 from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
-from trackway.storage.columns import events_to_table
+from trackway.storage.batches import events_to_table
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.events_table import EventTable
