@@ -38,7 +38,9 @@ class Settings:
     # Storage worker.
     storage_poll_ms: int = 200
     storage_batch_bytes: int = 64 * 1024 * 1024
-    compaction_trigger_parts: int = 8
+    compaction_fan_in: int = 8
+    compaction_base_bytes: int = 1024 * 1024
+    compaction_trigger_parts: int = 48
     compaction_target_bytes: int = 256 * 1024 * 1024
     vacuum_retention_hours: int = 168
     # Query side.

@@ -1,10 +1,13 @@
-"""Compaction: merge a shard's small parts into one, re-sorted, without duplicates.
+"""Compaction: merge a shard's parts, re-sorted, without duplicates, few times per row.
 
-When a shard holds more than ``compaction_trigger_parts`` parts, every part smaller than
-``compaction_target_bytes`` is merged into one new part in a single Delta commit that removes
-them. The parts that remain are that one plus parts already at the target size, so the
-number of files per shard stays bounded however long the server runs. The merge drops exact
-duplicates (the latest ingested copy wins) and the rows of deleted users.
+Parts are merged by size tier, as log-structured stores do: a part's tier is how many times
+``compaction_fan_in`` fits between ``compaction_base_bytes`` and its size, and when a tier holds
+``compaction_fan_in`` parts they become one part of the next tier. A row is rewritten about
+once per tier (log of the shard's size, not once per pass), and a shard holds at most
+``fan_in - 1`` parts per tier. Parts of ``compaction_target_bytes`` and more are left alone.
+As a backstop, a shard with more than ``compaction_trigger_parts`` parts has all its parts
+under the target merged at once. A merge is one Delta commit that swaps the parts; it drops
+exact duplicates (the latest ingested copy wins) and the rows of deleted users.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from trackway.storage.events_table import EventTable, Part, Snapshot
 
 
 def compact_project(table: EventTable, deletions: DeletionList, settings: Settings) -> int:
-    """Compact every shard that needs it; returns how many shards were rewritten."""
+    """Compact every shard that needs it; returns how many merges it made."""
     snapshot = table.snapshot()
     if snapshot is None:
         return 0
@@ -29,12 +32,39 @@ def compact_project(table: EventTable, deletions: DeletionList, settings: Settin
         by_shard.setdefault(part.shard, []).append(part)
     rewritten = 0
     for shard, parts in sorted(by_shard.items()):
-        small = [p for p in parts if p.size < settings.compaction_target_bytes]
-        if len(parts) > settings.compaction_trigger_parts and len(small) > 1:
-            table.replace_parts(snapshot, shard, small, merge_parts(snapshot, small, deletions))
+        while (chosen := parts_to_merge(parts, settings)) is not None:
+            merged = merge_parts(snapshot, chosen, deletions)
+            table.replace_parts(snapshot, shard, chosen, merged)
             snapshot = table.snapshot() or snapshot
+            parts = snapshot.parts([shard])  # noqa: PLW2901 - the shard as it is now
             rewritten += 1
     return rewritten
+
+
+def parts_to_merge(parts: list[Part], settings: Settings) -> list[Part] | None:
+    """The parts of one shard to merge next, or None when the shard is in shape."""
+    small = [p for p in parts if p.size < settings.compaction_target_bytes]
+    if len(parts) > settings.compaction_trigger_parts and len(small) > 1:
+        return small
+    fan_in = max(settings.compaction_fan_in, 2)
+    tiers: dict[int, list[Part]] = {}
+    for part in small:
+        tiers.setdefault(size_tier(part.size, settings.compaction_base_bytes, fan_in), []).append(
+            part
+        )
+    for tier in sorted(tiers):
+        if len(tiers[tier]) >= fan_in:
+            return tiers[tier]
+    return None
+
+
+def size_tier(size: int, base: int, fan_in: int) -> int:
+    """0 below ``base``, then one more per factor ``fan_in``."""
+    tier = 0
+    while size >= base:
+        tier += 1
+        base *= fan_in
+    return tier
 
 
 def _conformed(table: pa.Table) -> pa.Table:
