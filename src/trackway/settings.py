@@ -38,6 +38,7 @@ class Settings:
     # Storage worker.
     storage_poll_ms: int = 200
     storage_batch_bytes: int = 64 * 1024 * 1024
+    profile_cache_entries: int = 100_000
     compaction_fan_in: int = 8
     compaction_base_bytes: int = 1024 * 1024
     compaction_trigger_parts: int = 48

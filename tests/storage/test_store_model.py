@@ -99,6 +99,7 @@ Step = Log | Pass | Maintain | Restart | Delete | Check
 class Scenario:
     steps: tuple[Step, ...]
     compaction_trigger_parts: int
+    profile_cache_entries: int
     cache_bytes: int
 
 
@@ -194,6 +195,8 @@ def scenarios(draw: st.DrawFn, deletions: bool) -> Scenario:
     return Scenario(
         tuple(steps),
         compaction_trigger_parts=draw(st.sampled_from([1, 3])),
+        # One entry: nearly every profile is looked up in the table, not remembered.
+        profile_cache_entries=draw(st.sampled_from([1, 100_000])),
         cache_bytes=draw(st.sampled_from([4_096, 64 * 1024 * 1024])),
     )
 
@@ -275,7 +278,10 @@ def run(scenario: Scenario) -> None:
         data_dir = Path(tmp)
         catalog = ProjectCatalog(data_dir)
         projects = [catalog.create("model"), catalog.create("other")]
-        settings_ = Settings(compaction_trigger_parts=scenario.compaction_trigger_parts)
+        settings_ = Settings(
+            compaction_trigger_parts=scenario.compaction_trigger_parts,
+            profile_cache_entries=scenario.profile_cache_entries,
+        )
         worker = StorageWorker(data_dir, settings_)
         reader = EventReader(data_dir, scenario.cache_bytes)
         deletions = DeletionList(ProjectPaths(data_dir, 1).deletions)

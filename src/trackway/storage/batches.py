@@ -3,7 +3,7 @@
 The storage worker's hot path. Looking at every property of every event in Python costs
 about as much as everything else the worker does together, so this works on groups instead:
 events whose properties have the same names in the same order (one SDK's events of one kind)
-are transposed at once (``itemgetter`` and ``zip``, in C), and each property's values are
+are transposed at once (``map`` of ``itemgetter``, in C), and each property's values are
 typed with one pass of ``type`` over them. Only a property whose values mix types (a string
 here, a number there, a null, a list) is split value by value. Batches with too many
 distinct shapes fall back to the row-by-row path, which gives the same table.

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from trackway.storage.columns import add_cells, cell_arrays, column_properties
@@ -48,7 +50,33 @@ def load_states(
 
 def states_of(table: DeltaTable, erasures: bool = False) -> dict[str, Profile]:
     """``load_states`` of a table already open, at the version it holds."""
-    data = table.to_pyarrow_table()
+    return _latest_states(table.to_pyarrow_table(), erasures)
+
+
+def lookup_states(root: Path, keys: Collection[str]) -> dict[str, Profile]:
+    """The current states (with ``erased_ms``) of some keys only: the rows of their user hashes,
+    found by the table's statistics and a filter, never the whole table in memory."""
+    if not keys or not DeltaTable.is_deltatable(str(root)):
+        return {}
+    hashes = pa.array({key_hash(key) for key in keys}, pa.int64())
+    dataset = DeltaTable(str(root)).to_pyarrow_dataset()
+    # The hash column first (new users are common and cost no more); whole rows only for
+    # the hashes found.
+    present = dataset.to_table(columns=["user_hash"], filter=pc.field("user_hash").isin(hashes))
+    if present.num_rows == 0:
+        return {}
+    found_hashes = pc.unique(present.column(0).combine_chunks())
+    data = dataset.to_table(filter=pc.field("user_hash").isin(found_hashes))
+    found = _latest_states(data, erasures=True)
+    return {key: found[key] for key in keys if key in found}
+
+
+def key_hash(key: str) -> int:
+    """The user hash a profile's rows are stored under (a group profile: its group id's)."""
+    return user_hash(key.rsplit(GROUP_SEPARATOR, maxsplit=1)[-1])
+
+
+def _latest_states(data: pa.Table, erasures: bool) -> dict[str, Profile]:
     if data.num_rows == 0:
         return {}
     order = np.argsort(data.column("seq").to_numpy(), kind="stable")
@@ -79,16 +107,40 @@ def states_of(table: DeltaTable, erasures: bool = False) -> dict[str, Profile]:
 
 
 class ProfileStore:
-    """The storage worker's writer of one profile table; keeps the current states in memory."""
+    """The storage worker's writer of one profile table. It looks up the profiles a pass
+    touches and keeps at most ``cache_entries`` of them in memory (least recently used out)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cache_entries: int = 100_000) -> None:
         self.root = root
-        self._states: dict[str, Profile] | None = None
+        self.cache_entries = cache_entries
+        # key -> current state, or None for "no profile"; valid because this worker is the
+        # table's only writer.
+        self._cache: OrderedDict[str, Profile | None] = OrderedDict()
 
-    def states(self) -> dict[str, Profile]:
-        if self._states is None:
-            self._states, _ = load_states(self.root, erasures=True)
-        return self._states
+    def states(self, keys: Iterable[str]) -> dict[str, Profile]:
+        """The current profiles of ``keys`` (a key without one is left out)."""
+        found: dict[str, Profile] = {}
+        missing: list[str] = []
+        for key in keys:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                state = self._cache[key]
+                if state is not None:
+                    found[key] = state
+            else:
+                missing.append(key)
+        if missing:
+            loaded = lookup_states(self.root, missing)
+            found.update(loaded)
+            for key in missing:
+                self._remember(key, loaded.get(key))
+        return found
+
+    def _remember(self, key: str, state: Profile | None) -> None:
+        self._cache[key] = state
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_entries:
+            self._cache.popitem(last=False)
 
     def applied_offset(self, writer: str) -> int:
         if not DeltaTable.is_deltatable(str(self.root)):
@@ -105,7 +157,9 @@ class ProfileStore:
         """Apply the updates of log records not yet in the table, then append the new states.
         ``erasures`` maps deleted users to their deletion time. The in-memory states change
         only once the commit succeeded, so a failed pass can be retried."""
-        states = self.states()
+        states = self.states(
+            {profile_key(update): None for group in groups for update in group["items"]}
+        )
         working: dict[str, Profile | None] = {}
         applied = {w: self.applied_offset(w) for w in {g["writer"] for g in groups}}
         for group in groups:
@@ -123,7 +177,7 @@ class ProfileStore:
 
     def delete(self, deletions: Mapping[str, int], shards: int) -> None:
         """Apply deletions (key -> deletion time) to profiles that predate them."""
-        states = self.states()
+        states = self.states(deletions)
         gone: dict[str, Profile | None] = {
             key: None
             for key, at in deletions.items()
@@ -134,12 +188,8 @@ class ProfileStore:
             self._settle(gone)
 
     def _settle(self, changed: dict[str, Profile | None]) -> None:
-        states = self.states()
         for key, state in changed.items():
-            if state is None:
-                states.pop(key, None)
-            else:
-                states[key] = state
+            self._remember(key, state)
 
     def _append(
         self, changed: dict[str, Profile | None], offsets: Mapping[str, int], shards: int
@@ -148,7 +198,7 @@ class ProfileStore:
         seq = DeltaTable(str(self.root)).version() + 1 if exists else 0
         keys = list(changed)
         n = len(keys)
-        hashes = np.fromiter((user_hash(k.split(GROUP_SEPARATOR)[-1]) for k in keys), np.int64, n)
+        hashes = np.fromiter(map(key_hash, keys), np.int64, n)
         cells: dict[str, tuple[list[int], list[Any]]] = {}
         names: dict[tuple[str, str], str] = {}
         for row, key in enumerate(keys):

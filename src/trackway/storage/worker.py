@@ -52,13 +52,13 @@ class StorageWorker:
         self.data_dir = data_dir
         self.settings = settings
         self.catalog = ProjectCatalog(data_dir)
-        # Profile stores keep the current profiles in memory between passes.
+        # Profile stores keep recently changed profiles in memory between passes.
         self._profiles: dict[Path, ProfileStore] = {}
 
     def _profile_store(self, root: Path) -> ProfileStore:
         store = self._profiles.get(root)
         if store is None:
-            store = self._profiles[root] = ProfileStore(root)
+            store = self._profiles[root] = ProfileStore(root, self.settings.profile_cache_entries)
         return store
 
     def run(self, stop: StopSignal) -> None:
