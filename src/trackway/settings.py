@@ -43,7 +43,11 @@ class Settings:
     compaction_base_bytes: int = 1024 * 1024
     compaction_trigger_parts: int = 48
     compaction_target_bytes: int = 256 * 1024 * 1024
-    vacuum_retention_hours: int = 168
+    # Bounded history (docs/storage.md#retention): time travel works inside the window; older
+    # log entries and the data files only older versions used are deleted.
+    retention_ms: int = DAY_MS
+    checkpoint_interval_commits: int = 100
+    vacuum_interval_ms: int = 600_000
     # Query side.
     scan_cache_bytes: int = 1024 * 1024 * 1024
 

@@ -22,6 +22,7 @@ from trackway.services import events, users
 from trackway.services.context import now_ms
 from trackway.settings import Settings
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.retention import tidy
 
 
 def register(commands: Commands) -> None:
@@ -51,9 +52,13 @@ def register(commands: Commands) -> None:
     restore.add_argument("--version", type=int, required=True)
     restore.set_defaults(run=_restore)
 
-    vacuum = commands.add_parser("vacuum", help="delete files of versions past the retention")
+    vacuum = commands.add_parser(
+        "vacuum", help="delete log entries and files of versions past the retention window"
+    )
     project_option(vacuum)
-    vacuum.add_argument("--retention-hours", type=int, help="default: vacuum_retention_hours")
+    vacuum.add_argument(
+        "--retention-hours", type=int, help="delete files older than this (default: retention_ms)"
+    )
     vacuum.set_defaults(run=_vacuum)
 
     log = commands.add_parser("log", help="inspect the write-ahead log")
@@ -109,12 +114,16 @@ def _restore(args: argparse.Namespace) -> int:
 
 def _vacuum(args: argparse.Namespace) -> int:
     hours = args.retention_hours
-    if hours is None:
-        hours = Settings.from_env().vacuum_retention_hours
-    removed = _events_table(args).vacuum(
-        retention_hours=hours, dry_run=False, enforce_retention_duration=False
-    )
-    print(f"removed {len(removed)} files older than {hours} h")
+    if hours is not None and hours < 0:
+        raise UserError(f"Expected --retention-hours of 0 or more, got {hours}")
+    paths = ProjectPaths(args.data_dir, project_of(args).id)
+    settings = Settings.from_env()
+    for name, root in (("events", paths.events), ("users", paths.users), ("groups", paths.groups)):
+        done = tidy(root, settings, hours)
+        print(
+            f"{name}: removed {done.files_removed} data files and "
+            f"{done.log_entries_removed} log entries"
+        )
     return 0
 
 

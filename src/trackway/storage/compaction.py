@@ -6,8 +6,9 @@ Parts are merged by size tier, as log-structured stores do: a part's tier is how
 once per tier (log of the shard's size, not once per pass), and a shard holds at most
 ``fan_in - 1`` parts per tier. Parts of ``compaction_target_bytes`` and more are left alone.
 As a backstop, a shard with more than ``compaction_trigger_parts`` parts has all its parts
-under the target merged at once. A merge is one Delta commit that swaps the parts; it drops
-exact duplicates (the latest ingested copy wins) and the rows of deleted users.
+under the target merged at once. A merge drops exact duplicates (the latest ingested copy
+wins) and the rows of deleted users. One Delta commit swaps the parts of one merge in every
+shard that needs one (a round); a merge that fills the next tier is the next round's.
 """
 
 from __future__ import annotations
@@ -20,24 +21,30 @@ from trackway.settings import Settings
 from trackway.storage.columns import column_type, conform
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable, Part, Snapshot
+from trackway.storage.rewrite import replace_parts
 
 
 def compact_project(table: EventTable, deletions: DeletionList, settings: Settings) -> int:
     """Compact every shard that needs it; returns how many merges it made."""
-    snapshot = table.snapshot()
-    if snapshot is None:
-        return 0
-    by_shard: dict[int, list[Part]] = {}
-    for part in snapshot.parts():
-        by_shard.setdefault(part.shard, []).append(part)
     rewritten = 0
-    for shard, parts in sorted(by_shard.items()):
-        while (chosen := parts_to_merge(parts, settings)) is not None:
-            merged = merge_parts(snapshot, chosen, deletions)
-            table.replace_parts(snapshot, shard, chosen, merged)
-            snapshot = table.snapshot() or snapshot
-            parts = snapshot.parts([shard])  # noqa: PLW2901 - the shard as it is now
-            rewritten += 1
+    while (snapshot := table.snapshot()) is not None:
+        by_shard: dict[int, list[Part]] = {}
+        for part in snapshot.parts():
+            by_shard.setdefault(part.shard, []).append(part)
+        due = {
+            shard: chosen
+            for shard, parts in sorted(by_shard.items())
+            if (chosen := parts_to_merge(parts, settings)) is not None
+        }
+        if not due:
+            break
+        # Merged a shard at a time, as the new parts are written: one in memory at once.
+        merged = (
+            (shard, merge_parts(snapshot, chosen, deletions)) for shard, chosen in due.items()
+        )
+        removed = [part for chosen in due.values() for part in chosen]
+        replace_parts(snapshot.table, snapshot.root, removed, merged)
+        rewritten += len(due)
     return rewritten
 
 

@@ -7,20 +7,18 @@ holds when it replays the log after a crash, so a replay never writes an event t
 
 from __future__ import annotations
 
-import json
+import os
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
-from deltalake.transaction import AddAction, RemoveAction
+from deltalake.exceptions import DeltaError
 
+from trackway.errors import UserError
 from trackway.storage.layout import LOG_APP_PREFIX
 
 _WRITER_PROPERTIES = WriterProperties(compression="ZSTD", compression_level=3)
@@ -36,6 +34,13 @@ class Part:
     size: int
     min_time: int
     max_time: int
+
+
+class VersionError(UserError):
+    """A read of a table version the table does not hold: not yet, or no longer (older than
+    the retention window, docs/storage.md#retention)."""
+
+    code = "invalid_version"
 
 
 class Snapshot:
@@ -77,11 +82,13 @@ class EventTable:
         return DeltaTable.is_deltatable(str(self.root))
 
     def snapshot(self, as_of: int | datetime | None = None) -> Snapshot | None:
+        """The latest version, or the one ``as_of`` names (a version, or the last committed
+        by a time); None before the table's first commit."""
         if not self.exists():
             return None
         table = DeltaTable(str(self.root))
-        if as_of is not None:
-            table.load_as_version(as_of)
+        if as_of is not None and not load_as_of(table, self.root, as_of):
+            return None
         return Snapshot(table, self.root)
 
     def append(self, events: pa.Table, offsets: Mapping[str, int]) -> None:
@@ -100,58 +107,76 @@ class EventTable:
             commit_properties=CommitProperties(app_transactions=transactions),
         )
 
-    def replace_parts(
-        self, snapshot: Snapshot, shard: int, removed: list[Part], merged: pa.Table
-    ) -> None:
-        """Swap ``removed`` for one new part holding ``merged`` (already sorted), atomically."""
-        relative = f"shard={shard}/part-{uuid.uuid4()}-c000.zstd.parquet"
-        path = self.root / relative
-        data = merged.drop_columns(["shard"]) if "shard" in merged.column_names else merged
-        # One row group: each would repeat the dictionaries of high-cardinality columns.
-        pq.write_table(
-            data,
-            path,
-            compression="zstd",
-            compression_level=3,
-            row_group_size=max(data.num_rows, 1),
-        )
-        now = int(time.time() * 1000)
-        actions: list[AddAction | RemoveAction] = []
-        if data.num_rows:
-            actions.append(
-                AddAction(
-                    relative, path.stat().st_size, {"shard": str(shard)}, now, False, _stats(data)
-                )
-            )
-        else:
-            path.unlink()
-        actions += [
-            RemoveAction(p.path, False, now, p.size, {"shard": str(shard)}) for p in removed
-        ]
-        try:
-            snapshot.table.create_write_transaction(
-                actions, "append", snapshot.table.schema(), partition_by=["shard"]
-            )
-        except BaseException:
-            path.unlink(missing_ok=True)  # never committed: leave no orphan behind
-            raise
-
     def delete(self, predicate: str) -> None:
         if self.exists():
             DeltaTable(str(self.root)).delete(predicate, writer_properties=_WRITER_PROPERTIES)
 
 
-def _stats(data: pa.Table) -> str:
-    """Delta file statistics for the columns that prune reads (row count, time and user)."""
-    mins: dict[str, int] = {}
-    maxes: dict[str, int] = {}
-    for column in ("time", "user_hash"):
-        bounds = pc.min_max(data.column(column))
-        mins[column] = bounds["min"].as_py()
-        maxes[column] = bounds["max"].as_py()
-    return json.dumps(
-        {"numRecords": data.num_rows, "minValues": mins, "maxValues": maxes, "nullCount": {}}
+def load_as_of(table: DeltaTable, root: Path, as_of: int | datetime) -> bool:
+    """Load the version ``as_of`` names into ``table``; False for a time before the table's
+    first commit. Raises ``VersionError`` for a version the table does not hold."""
+    latest = table.version()
+    try:
+        table.load_as_version(as_of)
+    except DeltaError:
+        raise version_error(table, root, as_of, latest) from None
+    if (
+        isinstance(as_of, datetime)
+        and _committed_ms(root, table.version()) > as_of.timestamp() * 1000
+    ):
+        # Delta loads the oldest version it holds for a time before every commit it holds.
+        if table.version() == 0:
+            return False
+        raise version_error(table, root, as_of, latest)
+    return True
+
+
+def version_error(
+    table: DeltaTable,
+    root: Path,
+    as_of: int | datetime,
+    latest: int | None = None,
+    files_gone: bool = False,
+) -> VersionError:
+    """What a read of ``as_of`` gets when the table has no such version, or (``files_gone``)
+    no longer has its files: vacuumed, past the retention window."""
+    latest = table.version() if latest is None else latest
+    window = table.metadata().configuration.get("delta.logRetentionDuration", "interval 30 days")
+    kept = window.removeprefix("interval ")
+    asked = as_of.isoformat() if isinstance(as_of, datetime) else str(as_of)
+    if files_gone:
+        return VersionError(
+            f"Expected a version inside the retention window ({kept}), got {asked}: the files "
+            "of that version have been deleted"
+        )
+    oldest = oldest_version(root)
+    if isinstance(as_of, datetime):
+        since = datetime.fromtimestamp(_committed_ms(root, oldest) / 1000, UTC).isoformat()
+        return VersionError(
+            f"Expected a time from {since} on, when the oldest version the table keeps was "
+            f"committed (versions older than {kept} are gone), got {asked}"
+        )
+    return VersionError(
+        f"Expected a table version from {oldest} to {latest} (versions older than {kept} "
+        f"are gone), got {asked}"
     )
+
+
+def oldest_version(root: Path) -> int:
+    """The oldest version the table's log still holds (a commit or a checkpoint)."""
+    names = os.listdir(root / "_delta_log")
+    return min((int(n[:20]) for n in names if n[:20].isdigit()), default=0)
+
+
+def _committed_ms(root: Path, version: int) -> float:
+    """When ``version`` was committed, as Delta's time travel reads it: the file's time."""
+    log = root / "_delta_log"
+    for name in (f"{version:020}.json", f"{version:020}.checkpoint.parquet"):
+        try:
+            return (log / name).stat().st_mtime * 1000
+        except FileNotFoundError:
+            continue
+    return 0.0
 
 
 def _parts_of(table: DeltaTable) -> list[Part]:

@@ -23,6 +23,7 @@ from trackway.projects import Project
 from trackway.storage.batches import events_to_table
 from trackway.storage.columns import table_to_events
 from trackway.storage.deletions import DeletionList
+from trackway.storage.events_table import version_error
 from trackway.storage.identity import IdentityMap
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.scan import EventReader
@@ -45,9 +46,9 @@ def export_events(
 ) -> Iterator[dict[str, Any]]:
     """``row_filter`` (the query layer's compiled ``where``) keeps the rows it marks true;
     ``distinct_ids`` keeps the events sent with one of these ids (reading their shards only).
-    ``$resolved_distinct_id`` is the canonical id as of now, also when reading the past."""
+    ``$resolved_distinct_id`` is the canonical id as of now, also when reading the past.
+    The version is opened here, so that one the table no longer holds fails before any row."""
     snapshot = reader.snapshot(project, as_of)
-    deletions = DeletionList(ProjectPaths(reader.data_dir, project.id).deletions)
     shards, users = None, None
     if distinct_ids is not None:
         users = pa.array(sorted(distinct_ids), pa.string())
@@ -56,10 +57,29 @@ def export_events(
     tables: list[tuple[Any, str | None]] = []
     if snapshot is not None:
         tables += [(snapshot.root / part.path, None) for part in snapshot.parts(shards, time_range)]
+        if as_of is not None and not all(path.exists() for path, _ in tables):
+            raise version_error(snapshot.table, snapshot.root, as_of, files_gone=True)
     if as_of is None:
         tail = reader.tail_events(project, snapshot)
         if tail:
             tables.append((events_to_table(tail, project.shards), "tail"))
+    return _rows(
+        reader, project, tables, time_range, event_names, limit, time_in_ms, row_filter, users
+    )
+
+
+def _rows(
+    reader: EventReader,
+    project: Project,
+    tables: list[tuple[Any, str | None]],
+    time_range: TimeRange,
+    event_names: set[str] | None,
+    limit: int | None,
+    time_in_ms: bool,
+    row_filter: Callable[[pa.Table], npt.NDArray[np.bool_]] | None,
+    users: pa.Array | None,
+) -> Iterator[dict[str, Any]]:
+    deletions = DeletionList(ProjectPaths(reader.data_dir, project.id).deletions)
     remaining = limit
     identity: IdentityMap | None = None
     for source, kind in tables:

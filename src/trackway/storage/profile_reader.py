@@ -12,6 +12,7 @@ from deltalake import DeltaTable
 from trackway.log import LogRecord
 from trackway.projects import Project
 from trackway.storage.deletions import DeletionList, erasure_times
+from trackway.storage.events_table import load_as_of
 from trackway.storage.layout import LOG_APP_PREFIX, ProjectPaths
 from trackway.storage.profile_store import profile_key, states_of
 from trackway.storage.profile_updates import Profile, apply_logged
@@ -31,8 +32,8 @@ class ProfileReader:
         self, project: Project, kind: str = "users", as_of: int | None = None
     ) -> dict[str, Profile]:
         paths, root, table = self._open(project, kind)
-        if table is not None and as_of is not None:
-            table.load_as_version(as_of)
+        if table is not None and as_of is not None and not load_as_of(table, root, as_of):
+            table = None
         version = table.version() if table is not None else -1
         with self._lock:
             states = self._cache.get((root, version))

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
+from deltalake import DeltaTable
 
 from trackway.log import LogRecord
 from trackway.projects import Project
@@ -35,7 +36,7 @@ from trackway.storage.columns import (
     value_kind,
 )
 from trackway.storage.deletions import DeletionList
-from trackway.storage.events_table import EventTable, Part, Snapshot
+from trackway.storage.events_table import EventTable, Part, Snapshot, version_error
 from trackway.storage.identity import IdentityMap
 from trackway.storage.identity_scan import Edges, project_identity, source_edges
 from trackway.storage.layout import ProjectPaths
@@ -163,6 +164,28 @@ class EventReader:
         and leaves out the uncommitted tail. Rows belong to the resolved user (identity
         clusters), or with ``group`` to the value of that event property; ``by_user=False``
         keeps them where they are stored, for readers that never look at who did what."""
+        read = (project, columns, time_range, shards, as_of, group, by_user)
+        try:
+            return self._scan(*read)
+        except FileNotFoundError:
+            # A data file went during the read: vacuumed, past the retention window.
+            root = ProjectPaths(self.data_dir, project.id).events
+            if as_of is not None:
+                raise version_error(DeltaTable(str(root)), root, as_of, files_gone=True) from None
+            # The version read was replaced and its files vacuumed meanwhile (only a window
+            # shorter than this read can do that): the latest version has all of its files.
+            return self._scan(*read)
+
+    def _scan(
+        self,
+        project: Project,
+        columns: Sequence[str],
+        time_range: TimeRange | None,
+        shards: Iterable[int] | None,
+        as_of: int | datetime | None,
+        group: str | None,
+        by_user: bool,
+    ) -> list[ShardScan]:
         snapshot = self.snapshot(project, as_of)
         if as_of is not None and snapshot is None:
             return []

@@ -4,7 +4,7 @@ One pass reads what the log holds past the worker's committed position, appends 
 project's events (sorted by shard, user, time) in one Delta commit that also records the log
 offsets it covers, applies profile updates, then commits the log position — only after the
 Delta commits, so a crash in between replays records that the tables skip by offset.
-Deletions and compaction run between passes.
+Deletions, compaction and the upkeep of each table's history run between passes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from trackway.storage.events_table import EventTable
 from trackway.storage.layout import CONSUMER, ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
 from trackway.storage.profile_store import ProfileStore
+from trackway.storage.retention import HistoryKeeper
 
 _terminated = threading.Event()
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class StorageWorker:
         self.catalog = ProjectCatalog(data_dir)
         # Profile stores keep recently changed profiles in memory between passes.
         self._profiles: dict[Path, ProfileStore] = {}
+        self.history = HistoryKeeper(settings)
 
     def _profile_store(self, root: Path) -> ProfileStore:
         store = self._profiles.get(root)
@@ -125,7 +127,8 @@ class StorageWorker:
                 remove_orphan_files(root)
 
     def maintain(self) -> None:
-        """Deletions, then compaction, for every project."""
+        """Deletions, then compaction, for every project; now and then checkpoints, log
+        cleanup and vacuum (retention.py)."""
         for project in self.catalog.all():
             paths = ProjectPaths(self.data_dir, project.id)
             deletions = DeletionList(paths.deletions)
@@ -134,6 +137,7 @@ class StorageWorker:
                 self._apply_deletions(project, pending)
                 deletions.mark_applied(pending)
             compact_project(EventTable(paths.events), deletions, self.settings)
+            self.history.tidy_due(paths)
 
     def _route(
         self, batches: dict[int, _Batch], writer: str, offset: int, next_offset: int, payload: bytes
