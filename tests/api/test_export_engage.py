@@ -213,3 +213,20 @@ def test_time_travel_export(served: tuple[LiveServer, Project]) -> None:
     first_write = min(v["version"] for v in versions)
     assert len(export(server, project, as_of_version=first_write)) == 4
     assert len(export(server, project)) == 10
+
+
+def test_time_travel_to_a_version_the_table_does_not_hold_is_a_400(
+    served: tuple[LiveServer, Project],
+) -> None:
+    server, project = served
+    track(server.port, project.token, events(2))
+    wait_until_stored(server.data_dir)
+    answer = call(
+        server.port,
+        "GET",
+        "/api/2.0/export",
+        {"from_date": TODAY, "to_date": TODAY, "as_of_version": 999},
+        user=project.secret,
+    )
+    assert answer.status == 400, answer.body
+    assert answer.json()["error"].startswith("Expected a table version from 0 to ")

@@ -60,7 +60,7 @@ class Snapshot:
     ) -> list[Part]:
         """Parts of the given shards whose [min, max] time overlaps ``[start, end)``."""
         if self._parts is None:
-            self._parts = _parts_of(self.table)
+            self._parts = parts_of(self.table)
         wanted = None if shards is None else set(shards)
         out = []
         for part in self._parts:
@@ -115,11 +115,10 @@ class EventTable:
 def load_as_of(table: DeltaTable, root: Path, as_of: int | datetime) -> bool:
     """Load the version ``as_of`` names into ``table``; False for a time before the table's
     first commit. Raises ``VersionError`` for a version the table does not hold."""
-    latest = table.version()
     try:
         table.load_as_version(as_of)
     except DeltaError:
-        raise version_error(table, root, as_of, latest) from None
+        raise version_error(root, as_of) from None
     if (
         isinstance(as_of, datetime)
         and _committed_ms(root, table.version()) > as_of.timestamp() * 1000
@@ -127,20 +126,15 @@ def load_as_of(table: DeltaTable, root: Path, as_of: int | datetime) -> bool:
         # Delta loads the oldest version it holds for a time before every commit it holds.
         if table.version() == 0:
             return False
-        raise version_error(table, root, as_of, latest)
+        raise version_error(root, as_of)
     return True
 
 
-def version_error(
-    table: DeltaTable,
-    root: Path,
-    as_of: int | datetime,
-    latest: int | None = None,
-    files_gone: bool = False,
-) -> VersionError:
+def version_error(root: Path, as_of: int | datetime, files_gone: bool = False) -> VersionError:
     """What a read of ``as_of`` gets when the table has no such version, or (``files_gone``)
     no longer has its files: vacuumed, past the retention window."""
-    latest = table.version() if latest is None else latest
+    table = DeltaTable(str(root))
+    latest = table.version()
     window = table.metadata().configuration.get("delta.logRetentionDuration", "interval 30 days")
     kept = window.removeprefix("interval ")
     asked = as_of.isoformat() if isinstance(as_of, datetime) else str(as_of)
@@ -179,7 +173,8 @@ def _committed_ms(root: Path, version: int) -> float:
     return 0.0
 
 
-def _parts_of(table: DeltaTable) -> list[Part]:
+def parts_of(table: DeltaTable) -> list[Part]:
+    """The parts of the version ``table`` holds (events or profiles: no time bounds)."""
     # Read through the Arrow C stream: pa.table() on this object would import pandas first.
     actions = pa.RecordBatchReader.from_stream(table.get_add_actions(flatten=True)).read_all()
     columns = actions.column_names

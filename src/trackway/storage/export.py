@@ -58,7 +58,7 @@ def export_events(
     if snapshot is not None:
         tables += [(snapshot.root / part.path, None) for part in snapshot.parts(shards, time_range)]
         if as_of is not None and not all(path.exists() for path, _ in tables):
-            raise version_error(snapshot.table, snapshot.root, as_of, files_gone=True)
+            raise version_error(snapshot.root, as_of, files_gone=True)
     if as_of is None:
         tail = reader.tail_events(project, snapshot)
         if tail:

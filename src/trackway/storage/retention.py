@@ -129,6 +129,8 @@ class HistoryKeeper:
             last = self._last.get(root)
             if last is not None and (now - last) * 1000 < self.settings.vacuum_interval_ms:
                 continue
+            if not DeltaTable.is_deltatable(str(root)):
+                continue  # tidied as soon as its first commit exists
             self._last[root] = now
             try:
                 done = tidy(root, self.settings)

@@ -21,7 +21,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
 
 from trackway.log import LogRecord
 from trackway.projects import Project
@@ -171,7 +170,7 @@ class EventReader:
             # A data file went during the read: vacuumed, past the retention window.
             root = ProjectPaths(self.data_dir, project.id).events
             if as_of is not None:
-                raise version_error(DeltaTable(str(root)), root, as_of, files_gone=True) from None
+                raise version_error(root, as_of, files_gone=True) from None
             # The version read was replaced and its files vacuumed meanwhile (only a window
             # shorter than this read can do that): the latest version has all of its files.
             return self._scan(*read)

@@ -28,6 +28,7 @@ from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import CONSUMER, ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
+from trackway.storage.profile_compaction import compact_profiles, shards_of
 from trackway.storage.profile_store import ProfileStore
 from trackway.storage.retention import HistoryKeeper
 
@@ -135,8 +136,13 @@ class StorageWorker:
             pending = [d for d in deletions.all() if not d.applied]
             if pending:
                 self._apply_deletions(project, pending)
+                # The shards of erased profiles are rewritten without their older states.
+                erased = shards_of(pending, project.shards)
+                compact_profiles(self._profile_store(paths.users), self.settings, erased)
                 deletions.mark_applied(pending)
             compact_project(EventTable(paths.events), deletions, self.settings)
+            compact_profiles(self._profile_store(paths.users), self.settings)
+            compact_profiles(self._profile_store(paths.groups), self.settings)
             self.history.tidy_due(paths)
 
     def _route(
