@@ -70,7 +70,7 @@ class Pass:
 
 @dataclass(frozen=True, slots=True)
 class Maintain:
-    """One ``StorageWorker.maintain()``: deletions, then compaction."""
+    """One ``StorageWorker.maintain()``: deletions, compaction, checkpoint, vacuum."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,7 @@ class Scenario:
     compaction_trigger_parts: int
     profile_cache_entries: int
     cache_bytes: int
+    retention_ms: int
 
 
 @st.composite
@@ -198,6 +199,8 @@ def scenarios(draw: st.DrawFn, deletions: bool) -> Scenario:
         # One entry: nearly every profile is looked up in the table, not remembered.
         profile_cache_entries=draw(st.sampled_from([1, 100_000])),
         cache_bytes=draw(st.sampled_from([4_096, 64 * 1024 * 1024])),
+        # A window of zero: every maintain deletes the files of every older version.
+        retention_ms=draw(st.sampled_from([0, 86_400_000])),
     )
 
 
@@ -281,6 +284,8 @@ def run(scenario: Scenario) -> None:
         settings_ = Settings(
             compaction_trigger_parts=scenario.compaction_trigger_parts,
             profile_cache_entries=scenario.profile_cache_entries,
+            retention_ms=scenario.retention_ms,
+            vacuum_interval_ms=0,
         )
         worker = StorageWorker(data_dir, settings_)
         reader = EventReader(data_dir, scenario.cache_bytes)
