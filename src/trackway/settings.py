@@ -37,6 +37,7 @@ class Settings:
     log_segment_bytes: int = 64 * 1024 * 1024
     # Storage worker.
     storage_poll_ms: int = 200
+    storage_commit_interval_ms: int = 1000
     storage_batch_bytes: int = 64 * 1024 * 1024
     profile_cache_entries: int = 100_000
     compaction_fan_in: int = 8

@@ -67,6 +67,7 @@ class StorageWorker:
     def run(self, stop: StopSignal) -> None:
         self.remove_orphans()
         while not stop.is_set() and not _terminated.is_set():
+            started = time.monotonic()
             try:
                 moved = self.run_once()
                 self.maintain()
@@ -75,6 +76,13 @@ class StorageWorker:
                 moved = 0
             if not moved:
                 stop.wait(self.settings.storage_poll_ms / 1000)
+                continue
+            # At most one storing pass per interval: a trickle of requests would otherwise
+            # commit once per request, and every commit is a log entry that each open of the
+            # table lists until the retention window passes. Reads see the records meanwhile.
+            rest = self.settings.storage_commit_interval_ms / 1000 - (time.monotonic() - started)
+            if rest > 0:
+                stop.wait(rest)
         # A pass that failed may have left a written, uncommitted file: leave none on exit.
         self.remove_orphans()
 
