@@ -132,17 +132,18 @@ class HistoryKeeper:
             if not DeltaTable.is_deltatable(str(root)):
                 continue  # tidied as soon as its first commit exists
             self._last[root] = now
+            started = time.perf_counter()
             try:
                 done = tidy(root, self.settings)
             except Exception:
                 # The next interval tries again; ingest goes on meanwhile.
                 logger.exception("tidying the history of %s failed", root)
                 continue
-            if done.checkpoint or done.log_entries_removed or done.files_removed:
-                logger.info(
-                    "%s: %s%d log entries and %d data files past the retention removed",
-                    root,
-                    "checkpoint written, " if done.checkpoint else "",
-                    done.log_entries_removed,
-                    done.files_removed,
-                )
+            logger.info(
+                "tidied %s in %.3f s: %s%d log entries and %d data files past the window removed",
+                root,
+                time.perf_counter() - started,
+                "checkpoint written, " if done.checkpoint else "",
+                done.log_entries_removed,
+                done.files_removed,
+            )
