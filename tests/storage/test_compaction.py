@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deltalake import DeltaTable
 
-from tests.storage.pipeline import LogFeed, event, scan_events, table_rows
+from tests.storage.pipeline import LogFeed, event, profile_update, scan_events, table_rows
 from trackway.log import LogRecord
 from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList
-from trackway.storage.events_table import EventTable
+from trackway.storage.events_table import EventTable, parts_of
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.profile_store import load_states
 from trackway.storage.scan import EventReader
 from trackway.storage.worker import StorageWorker
 
@@ -123,3 +125,35 @@ def test_compaction_merges_parts_of_different_shapes(
     tmp_path: Path, batches: list[Batch], delete: list[str]
 ) -> None:
     compact_after(tmp_path, batches, delete)
+
+
+def test_profile_tables_keep_files_bounded_and_the_latest_state(tmp_path: Path) -> None:
+    trigger = 2
+    project = ProjectCatalog(tmp_path).create("compaction")
+    worker = StorageWorker(tmp_path, Settings(compaction_trigger_parts=trigger))
+    paths = ProjectPaths(tmp_path, project.id)
+    with LogFeed(tmp_path) as feed:
+        for number in range(12):
+            received = 10_000 + number
+            users = [USERS[(number + i) % len(USERS)] for i in range(3)]
+            updates = [
+                profile_update(u, time=received, set={"last": number}, add={"visits": 1})
+                for u in users
+            ]
+            if number == 6:
+                updates.append(profile_update("carol", time=received, delete=""))
+            feed.append([LogRecord(project.id, "engage", received, updates)])
+            worker.run_once()
+            worker.maintain()
+            parts = Counter(p.shard for p in parts_of(DeltaTable(str(paths.users))))
+            assert max(parts.values()) <= trigger, f"{parts} after pass {number}"
+    expected: dict[str, dict[str, Any]] = {}
+    for number in range(12):
+        for user in [USERS[(number + i) % len(USERS)] for i in range(3)]:
+            state = expected.setdefault(user, {"visits": 0})
+            state.update(last=number, visits=state["visits"] + 1)
+        if number == 6:
+            expected.pop("carol")
+    states, _ = load_states(paths.users)
+    assert {key: state["properties"] for key, state in states.items()} == expected
+    assert StorageWorker(tmp_path, Settings())._profile_store(paths.users).states() == states

@@ -12,7 +12,7 @@ from deltalake import DeltaTable
 from trackway.log import LogRecord
 from trackway.projects import Project
 from trackway.storage.deletions import DeletionList, erasure_times
-from trackway.storage.events_table import load_as_of
+from trackway.storage.events_table import load_as_of, version_error
 from trackway.storage.layout import LOG_APP_PREFIX, ProjectPaths
 from trackway.storage.profile_store import profile_key, states_of
 from trackway.storage.profile_updates import Profile, apply_logged
@@ -31,6 +31,17 @@ class ProfileReader:
     def current(
         self, project: Project, kind: str = "users", as_of: int | None = None
     ) -> dict[str, Profile]:
+        try:
+            return self._current(project, kind, as_of)
+        except FileNotFoundError:
+            # A file went between opening the table and reading it: vacuumed, past the
+            # retention window. The latest version has all of its files.
+            if as_of is not None:
+                root = self._open(project, kind)[1]
+                raise version_error(root, as_of, files_gone=True) from None
+            return self._current(project, kind, as_of)
+
+    def _current(self, project: Project, kind: str, as_of: int | None) -> dict[str, Profile]:
         paths, root, table = self._open(project, kind)
         if table is not None and as_of is not None and not load_as_of(table, root, as_of):
             table = None
