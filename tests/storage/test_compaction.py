@@ -13,6 +13,7 @@ from tests.storage.pipeline import LogFeed, event, profile_update, scan_events, 
 from trackway.log import LogRecord
 from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
+from trackway.storage import profile_compaction
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable, parts_of
@@ -127,33 +128,52 @@ def test_compaction_merges_parts_of_different_shapes(
     compact_after(tmp_path, batches, delete)
 
 
-def test_profile_tables_keep_files_bounded_and_the_latest_state(tmp_path: Path) -> None:
-    trigger = 2
+@pytest.mark.parametrize(
+    ("settings", "most"),
+    [
+        pytest.param(Settings(compaction_trigger_parts=2), 2, id="whole shards (the backstop)"),
+        pytest.param(
+            Settings(compaction_fan_in=2, compaction_base_bytes=4_000), 5, id="by size tier"
+        ),
+    ],
+)
+def test_profile_tables_keep_files_bounded_and_the_latest_state(
+    tmp_path: Path, settings: Settings, most: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New users every pass (so merged parts grow into higher tiers), updates of older ones,
+    and deletions, whose tombstones a merge of only some of a shard's parts must keep."""
     project = ProjectCatalog(tmp_path).create("compaction")
-    worker = StorageWorker(tmp_path, Settings(compaction_trigger_parts=trigger))
+    worker = StorageWorker(tmp_path, settings)
     paths = ProjectPaths(tmp_path, project.id)
+    merges: list[bool] = []  # per merge: were all the shard's parts merged
+    real_rows = profile_compaction.current_rows
+
+    def counted(root: Path, parts: list[Any], whole: bool) -> Any:
+        merges.append(whole)
+        return real_rows(root, parts, whole)
+
+    monkeypatch.setattr(profile_compaction, "current_rows", counted)
+    expected: dict[str, dict[str, Any]] = {}
     with LogFeed(tmp_path) as feed:
-        for number in range(12):
+        for number in range(24):
             received = 10_000 + number
-            users = [USERS[(number + i) % len(USERS)] for i in range(3)]
-            updates = [
-                profile_update(u, time=received, set={"last": number}, add={"visits": 1})
-                for u in users
-            ]
-            if number == 6:
-                updates.append(profile_update("carol", time=received, delete=""))
+            updates = []
+            for user in [f"n{number}-{i}" for i in range(4)] + [f"n{number // 2}-0"]:
+                note = f"{user}-{number}-" + "x" * 300
+                updates.append(profile_update(user, time=received, set={"note": note}))
+                expected[user] = {"note": note}
+            if number % 5 == 4:
+                gone = f"n{number - 3}-1"
+                updates.append(profile_update(gone, time=received, delete=""))
+                expected.pop(gone)
             feed.append([LogRecord(project.id, "engage", received, updates)])
             worker.run_once()
             worker.maintain()
             parts = Counter(p.shard for p in parts_of(DeltaTable(str(paths.users))))
-            assert max(parts.values()) <= trigger, f"{parts} after pass {number}"
-    expected: dict[str, dict[str, Any]] = {}
-    for number in range(12):
-        for user in [USERS[(number + i) % len(USERS)] for i in range(3)]:
-            state = expected.setdefault(user, {"visits": 0})
-            state.update(last=number, visits=state["visits"] + 1)
-        if number == 6:
-            expected.pop("carol")
+            assert max(parts.values()) <= most, f"{parts} after pass {number}"
     states, _ = load_states(paths.users)
     assert {key: state["properties"] for key, state in states.items()} == expected
-    assert StorageWorker(tmp_path, Settings())._profile_store(paths.users).states() == states
+    store = StorageWorker(tmp_path, settings)._profile_store(paths.users)
+    assert store.states([*expected, "n4-1"]) == states
+    if settings.compaction_fan_in == 2:
+        assert False in merges, "no merge left some of a shard's parts out"
