@@ -291,7 +291,7 @@ def test_a_reader_of_a_version_whose_files_were_vacuumed_reopens_or_says_why(
     scans: list[int] = []
     real_scan = EventReader._scan
 
-    def listing(found: Path) -> int | None:
+    def listing(found: Path, known: int | None = None) -> int | None:
         listed.append(1)
         return old if len(listed) == 1 else latest  # the first look misses the new commits
 

@@ -75,12 +75,15 @@ def tidy(root: Path, settings: Settings, retention_hours: int | None = None) -> 
         table.alter.set_table_properties(wanted)
         table = DeltaTable(str(root))
     # Full mode also finds files whose removal has left the checkpoints (older than the
-    # window), which the lighter mode, reading only the removals still in the log, misses.
+    # window), which the lighter mode, reading only the removals still in the log, misses;
+    # it also deletes files no commit names that are older than the window. A shorter
+    # ``retention_hours`` (the command, maybe while the worker writes) deletes removed files
+    # only: never a file a commit is about to add.
     removed = table.vacuum(
         retention_hours=retention_hours,
         dry_run=False,
         enforce_retention_duration=retention_hours is None,
-        full=True,
+        full=retention_hours is None,
     )
     table = DeltaTable(str(root))
     checkpoint = False

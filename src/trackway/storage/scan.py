@@ -77,12 +77,14 @@ class EventReader:
 
     def snapshot(self, project: Project, as_of: int | datetime | None = None) -> Snapshot | None:
         """The table's current (or an earlier) version. The current one is reused while the
-        transaction log has no newer commit: opening a table costs milliseconds, a listing
-        of its log directory microseconds."""
+        transaction log has no newer commit: opening a table costs milliseconds (listing its
+        whole log), looking for the next commit's file microseconds."""
         root = ProjectPaths(self.data_dir, project.id).events
         if as_of is not None:
             return EventTable(root).snapshot(as_of)
-        latest = _latest_version(root)
+        with self._snapshots_lock:
+            known = self._snapshots.get(root)
+        latest = _latest_version(root, None if known is None else known.version)
         if latest is None:
             return None
         with self._snapshots_lock:
@@ -443,9 +445,17 @@ def property_columns(reader: EventReader, project: Project) -> dict[str, list[st
     return out
 
 
-def _latest_version(root: Path) -> int | None:
+def _latest_version(root: Path, known: int | None = None) -> int | None:
+    """The table's latest version: from ``known`` on, the commits that follow it (a file per
+    commit, written whole); else from a listing of the log, whose length is the retention
+    window's commits."""
+    log = root / "_delta_log"
+    if known is not None and (log / f"{known:020}.json").exists():
+        while (log / f"{known + 1:020}.json").exists():
+            known += 1
+        return known
     try:
-        names = os.listdir(root / "_delta_log")
+        names = os.listdir(log)
     except FileNotFoundError:
         return None
     versions = [int(name[:20]) for name in names if name.endswith(".json") and name[:20].isdigit()]
