@@ -9,6 +9,7 @@ from typing import Any
 from trackway.ingest.app import IngestApp
 from trackway.log import LogRecord, decode_record
 from trackway.projects import ProjectCatalog
+from trackway.property_names import PropertyNames
 from trackway.settings import Settings
 
 
@@ -30,8 +31,13 @@ class Harness:
         self.b = self.catalog.create("B")
         self.payloads: list[bytes] = []
         self.now_s = now_s
+        self.names = PropertyNames(tmp_path)
         self.app = IngestApp(
-            self.catalog, settings or Settings(), self._append, clock=lambda: self.now_s
+            self.catalog,
+            settings or Settings(),
+            self._append,
+            self.names,
+            clock=lambda: self.now_s,
         )
 
     async def _append(self, payload: bytes) -> int:

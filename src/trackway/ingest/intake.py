@@ -1,6 +1,9 @@
 """From a decoded request to log records: authenticate, limit, validate, group by project.
 
-Pure and synchronous (sans-IO): the ASGI app feeds it a request and appends what it returns.
+Synchronous and without IO but for the first look at a project's property names (kept in
+memory afterwards): the ASGI app feeds it a request, has the records that bring new property
+names admitted (``names.admit``, which takes the names file's lock), and appends what
+``Draft.finish`` returns.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from trackway.errors import AuthError, PayloadError, TooLargeError
 from trackway.ingest.decode import Decoded
 from trackway.ingest.events import EventContext, event_insert_id, normalise_event
 from trackway.ingest.failures import FailedRecord, RecordRejectedError
+from trackway.ingest.names import KIND_OF_ENDPOINT, Unknown, unknown_names
 from trackway.ingest.profiles import ProfileContext, normalise_update
 from trackway.log import LogRecord
 from trackway.projects import Project, ProjectCatalog
+from trackway.property_names import PropertyNames
 from trackway.settings import Settings
 
 ENDPOINTS = ("track", "import", "engage", "groups")
@@ -35,6 +40,35 @@ class Prepared:
         return sum(len(record.items) for record in self.records)
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A request's valid records before their new property names are admitted."""
+
+    endpoint: str
+    received_ms: int
+    total: int
+    items: list[tuple[int, int, dict[str, Any]]]  # (index, project id, normal form), in order
+    failures: list[FailedRecord]
+    # Records bringing a property name this process has not seen (``names.admit``).
+    unknown: list[Unknown]
+
+    def finish(self, refused: list[FailedRecord] | None = None) -> Prepared:
+        """The log records, one per project, without the ``refused`` records."""
+        dropped = {failure.index for failure in refused or ()}
+        by_project: dict[int, list[dict[str, Any]]] = {}
+        for index, project_id, normal in self.items:
+            if index not in dropped:
+                by_project.setdefault(project_id, []).append(normal)
+        records = [
+            LogRecord(pid, self.endpoint, self.received_ms, normals)
+            for pid, normals in by_project.items()
+        ]
+        failures = self.failures
+        if refused:
+            failures = sorted([*failures, *refused], key=lambda failure: failure.index)
+        return Prepared(records, failures, self.total)
+
+
 def flag(params: dict[str, str], name: str, default: bool = False) -> bool:
     value = params.get(name)
     return default if value is None else value in _TRUE
@@ -48,7 +82,8 @@ def prepare(
     received_ms: int,
     catalog: ProjectCatalog,
     settings: Settings,
-) -> Prepared:
+    names: PropertyNames,
+) -> Draft:
     items = decoded.items
     if not items:
         raise PayloadError("Expected at least one record, got an empty array")
@@ -59,9 +94,10 @@ def prepare(
     params = decoded.params
     # Only a payload bigger than the per-record limit can hold a record over it.
     check_sizes = decoded.payload_bytes > settings.max_event_bytes
-    by_project: dict[int, list[dict[str, Any]]] = {}
-    projects: dict[int, Project] = {}
+    kept: list[tuple[int, int, dict[str, Any]]] = []
+    unknown: list[Unknown] = []
     failures: list[FailedRecord] = []
+    kind = KIND_OF_ENDPOINT[endpoint]
     token_failures = 0
     contexts = _Contexts(
         endpoint,
@@ -86,14 +122,13 @@ def prepare(
         except RecordRejectedError as exc:
             failures.append(FailedRecord(index, event_insert_id(item), exc.field, exc.message))
             continue
-        projects[project.id] = project
-        by_project.setdefault(project.id, []).append(normal)
+        brought = unknown_names(normal, kind, names.known(project.id, kind))
+        if brought is not None:
+            unknown.append(Unknown(index, project.id, event_insert_id(item), brought))
+        kept.append((index, project.id, normal))
     if items and token_failures == len(items):
         raise AuthError(failures[0].message)
-    records = [
-        LogRecord(pid, endpoint, received_ms, normals) for pid, normals in by_project.items()
-    ]
-    return Prepared(records, failures, len(items))
+    return Draft(endpoint, received_ms, len(items), kept, failures, unknown)
 
 
 class _TokenError(RecordRejectedError):
