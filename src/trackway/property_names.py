@@ -149,6 +149,9 @@ class PropertyNames:
         with self._lock:
             return self._file(project_id).revise(change)
 
+    def seeded(self, project_id: int) -> bool:
+        return self._file(project_id).read().seeded
+
     def names(self, project_id: int, kind: Kind) -> list[str]:
         """The set as the file holds it now, in the order names arrived."""
         names: list[str] = getattr(self._file(project_id).read(), kind)

@@ -24,11 +24,20 @@ class Harness:
     """An IngestApp whose log is a list, plus a catalog with two projects."""
 
     def __init__(
-        self, tmp_path: Any, settings: Settings | None = None, now_s: float = 1_780_000_000.0
+        self,
+        tmp_path: Any,
+        settings: Settings | None = None,
+        now_s: float = 1_780_000_000.0,
+        beside: Harness | None = None,
     ) -> None:
+        """``beside`` another harness: the same data directory and projects, seen by an app
+        of its own, as another server process (or a restarted one) would see them."""
         self.catalog = ProjectCatalog(tmp_path)
-        self.a = self.catalog.create("A")
-        self.b = self.catalog.create("B")
+        if beside is None:
+            self.a = self.catalog.create("A")
+            self.b = self.catalog.create("B")
+        else:
+            self.a, self.b = beside.a, beside.b
         self.payloads: list[bytes] = []
         self.now_s = now_s
         self.names = PropertyNames(tmp_path)
