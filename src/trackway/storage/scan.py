@@ -509,7 +509,7 @@ def property_columns(reader: EventReader, project: Project) -> dict[str, list[st
     names: set[str] = set()
     snapshot = reader.snapshot(project)
     if snapshot is not None:
-        names.update(field.name for field in snapshot.table.schema().fields)
+        names.update(snapshot.column_names())
     for event in reader.tail_events(project, snapshot):
         for key, value in event["properties"].items():
             if key not in PROMOTED:
