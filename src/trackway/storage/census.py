@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trackway.projects import Project
-from trackway.storage.columns import column_type, conform, parse_property_column
+from trackway.storage.columns import column_type, conform, is_property_column
 from trackway.storage.events_table import Part
 from trackway.storage.scan import EventReader, Positions, ShardRows
 from trackway.types import TimeRange
@@ -59,7 +59,7 @@ def part_presence(reader: EventReader, shard: ShardRows, part: Part) -> Presence
     if found is None:
         metadata = reader.footer(shard.root, part)
         names = metadata.schema.names
-        wanted = [i for i, name in enumerate(names) if parse_property_column(name) is not None]
+        wanted = [i for i, name in enumerate(names) if is_property_column(name)]
         present = np.full(len(wanted), metadata.num_rows, np.int64)
         for group in range(metadata.num_row_groups):
             row_group = metadata.row_group(group)
@@ -75,7 +75,7 @@ def part_presence(reader: EventReader, shard: ShardRows, part: Part) -> Presence
 
 
 def _tail_presence(tail: pa.Table) -> Presence:
-    columns = tuple(c for c in tail.column_names if parse_property_column(c) is not None)
+    columns = tuple(c for c in tail.column_names if is_property_column(c))
     present = [tail.num_rows - tail.column(c).null_count for c in columns]
     return Presence(tail.num_rows, columns, np.array(present, np.int64))
 

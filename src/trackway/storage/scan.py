@@ -354,7 +354,7 @@ class EventReader:
         stored: set[str] = set()
         parquet = None
         if any(column != "shard" for column in missing):
-            parquet = pq.ParquetFile(root / part.path, metadata=self.footer(root, part))
+            parquet = self._open(root, part)
             stored = set(parquet.metadata.schema.names)
         present = [column for column in missing if column in stored]
         table = parquet.read(columns=present) if parquet is not None and present else None
@@ -374,12 +374,17 @@ class EventReader:
     def footer(self, root: Path, part: Part) -> pq.FileMetaData:
         """The part's Parquet footer (schema, row groups, column statistics), parsed once and
         kept: a wide part's footer costs more to parse than a narrow column costs to read."""
+        found: pq.FileMetaData | None = self.cache.get(("footer", root, part.path))
+        return self._open(root, part).metadata if found is None else found
+
+    def _open(self, root: Path, part: Part) -> pq.ParquetFile:
         key = ("footer", root, part.path)
-        found: pq.FileMetaData | None = self.cache.get(key)
-        if found is None:
-            found = pq.read_metadata(root / part.path)
-            self.cache.put(key, found, int(found.serialized_size) * 4 + 1024)
-        return found
+        metadata: pq.FileMetaData | None = self.cache.get(key)
+        parquet = pq.ParquetFile(root / part.path, metadata=metadata)
+        if metadata is None:
+            metadata = parquet.metadata
+            self.cache.put(key, metadata, int(metadata.serialized_size) * 4 + 1024)
+        return parquet
 
 
 @dataclass(frozen=True, slots=True)
