@@ -16,7 +16,7 @@ from tests.live_server import LiveServer, make_project, running_server
 from trackway.files import JsonFile
 from trackway.property_names import PropertyNames
 from trackway.settings import Settings
-from trackway.storage.columns import events_to_table
+from trackway.storage.batches import events_to_table
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
 
