@@ -47,25 +47,31 @@ class Draft:
     endpoint: str
     received_ms: int
     total: int
-    items: list[tuple[int, int, dict[str, Any]]]  # (index, project id, normal form), in order
+    by_project: dict[int, list[dict[str, Any]]]  # normal forms, in request order
     failures: list[FailedRecord]
     # Records bringing a property name this process has not seen (``names.admit``).
     unknown: list[Unknown]
 
     def finish(self, refused: list[FailedRecord] | None = None) -> Prepared:
         """The log records, one per project, without the ``refused`` records."""
-        dropped = {failure.index for failure in refused or ()}
-        by_project: dict[int, list[dict[str, Any]]] = {}
-        for index, project_id, normal in self.items:
-            if index not in dropped:
-                by_project.setdefault(project_id, []).append(normal)
+        by_project = self.by_project
+        failures = self.failures
+        if refused:
+            at = {record.index: record for record in self.unknown}
+            dropped: dict[int, set[int]] = {}
+            for failure in refused:
+                record = at[failure.index]
+                dropped.setdefault(record.project_id, set()).add(record.position)
+            by_project = {
+                pid: [n for i, n in enumerate(normals) if i not in dropped.get(pid, ())]
+                for pid, normals in by_project.items()
+            }
+            by_project = {pid: normals for pid, normals in by_project.items() if normals}
+            failures = sorted([*failures, *refused], key=lambda failure: failure.index)
         records = [
             LogRecord(pid, self.endpoint, self.received_ms, normals)
             for pid, normals in by_project.items()
         ]
-        failures = self.failures
-        if refused:
-            failures = sorted([*failures, *refused], key=lambda failure: failure.index)
         return Prepared(records, failures, self.total)
 
 
@@ -94,10 +100,11 @@ def prepare(
     params = decoded.params
     # Only a payload bigger than the per-record limit can hold a record over it.
     check_sizes = decoded.payload_bytes > settings.max_event_bytes
-    kept: list[tuple[int, int, dict[str, Any]]] = []
+    by_project: dict[int, list[dict[str, Any]]] = {}
     unknown: list[Unknown] = []
     failures: list[FailedRecord] = []
     kind = KIND_OF_ENDPOINT[endpoint]
+    known_sets: dict[int, frozenset[str]] = {}  # the project's names, looked up once
     token_failures = 0
     contexts = _Contexts(
         endpoint,
@@ -122,13 +129,22 @@ def prepare(
         except RecordRejectedError as exc:
             failures.append(FailedRecord(index, event_insert_id(item), exc.field, exc.message))
             continue
-        brought = unknown_names(normal, kind, names.known(project.id, kind))
+        known = known_sets.get(project.id)
+        if known is None:
+            known = known_sets[project.id] = names.known(project.id, kind)
+        kept = by_project.setdefault(project.id, [])
+        # The common case, checked inline: an event whose property names are all known.
+        if kind == "events" and known.issuperset(normal["properties"]):
+            brought = None
+        else:
+            brought = unknown_names(normal, kind, known)
         if brought is not None:
-            unknown.append(Unknown(index, project.id, event_insert_id(item), brought))
-        kept.append((index, project.id, normal))
+            insert_id = event_insert_id(item)
+            unknown.append(Unknown(index, project.id, len(kept), insert_id, brought))
+        kept.append(normal)
     if items and token_failures == len(items):
         raise AuthError(failures[0].message)
-    return Draft(endpoint, received_ms, len(items), kept, failures, unknown)
+    return Draft(endpoint, received_ms, len(items), by_project, failures, unknown)
 
 
 class _TokenError(RecordRejectedError):

@@ -36,6 +36,7 @@ class Unknown:
 
     index: int
     project_id: int
+    position: int  # among the project's records of the request
     insert_id: str | None
     names: Collection[str]
 
