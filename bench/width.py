@@ -94,6 +94,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         requests = send_requests(connection, args, project["token"], data_dir)
         warm_up(connection, other, data_dir)
         wait_committed(data_dir, 600)
+        connection.close()
         auth = "Basic " + base64.b64encode(f"{project['secret']}:".encode()).decode()
         path = f"/api/v1/projects/{project['id']}/schema/properties?limit=100000"
         served = []
@@ -157,6 +158,7 @@ def send_requests(
         if r == 0:
             wait_committed(data_dir, 600)
             committed_ms = (time.perf_counter() - start - latency) * 1000
+            connection.close()  # the server drops idle connections: reconnect on the next
         out.append(
             {
                 "latency_ms": latency * 1000,
@@ -178,6 +180,7 @@ def warm_up(connection: http.client.HTTPConnection, other: dict[str, Any], data_
     connection.request("POST", "/track", orjson.dumps([event]))
     connection.getresponse().read()
     wait_committed(data_dir, 600)
+    connection.close()  # the server drops idle connections: reconnect on the next request
     auth = "Basic " + base64.b64encode(f"{other['secret']}:".encode()).decode()
     connection.request(
         "GET", f"/api/v1/projects/{other['id']}/schema/properties", headers={"Authorization": auth}
