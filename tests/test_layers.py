@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "web": set(),
 }
 # Shared foundations any layer may import; they import no layer themselves.
-CORE = {"errors", "settings", "projects", "types", "files"}
+CORE = {"errors", "settings", "projects", "property_names", "types", "files"}
 # Composition roots: they wire the layers together and nothing imports them.
 ROOTS = {"cli", "server", "datagen", "__init__"}
 

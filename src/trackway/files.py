@@ -92,9 +92,15 @@ class JsonFile(Generic[D]):
     def update(self, change: Callable[[D], T]) -> T:
         """``change`` applied to the current document under the lock, which is then written;
         answers what ``change`` answers. An exception leaves the file as it was."""
+        return self.revise(lambda document: (change(document), True))
+
+    def revise(self, change: Callable[[D], tuple[T, bool]]) -> T:
+        """``update`` for changes that often find nothing to do: ``change`` answers its result
+        and whether it changed the document, and the file is written only when it did."""
         with exclusive_lock(self.path.with_suffix(".lock")):
             document = self.read()
-            result = change(document)
-            data = msgspec.json.encode(document)
-            atomic_write(self.path, msgspec.json.format(data) if self._pretty else data)
+            result, changed = change(document)
+            if changed:
+                data = msgspec.json.encode(document)
+                atomic_write(self.path, msgspec.json.format(data) if self._pretty else data)
         return result

@@ -15,6 +15,7 @@ from trackway.errors import NotFoundError, error_body
 from trackway.ingest.app import IngestApp
 from trackway.log import DurableAppender, LogWriter, claim_writer_dir
 from trackway.projects import ProjectCatalog
+from trackway.property_names import PropertyNames
 from trackway.services.context import Services
 from trackway.settings import Settings
 from trackway.types import Receive, Scope, Send
@@ -33,7 +34,7 @@ class Server:
         self.catalog = ProjectCatalog(data_dir)
         self._appender: DurableAppender | None = None
         self._resources = ExitStack()
-        self.ingest = IngestApp(self.catalog, settings, self._append)
+        self.ingest = IngestApp(self.catalog, settings, self._append, PropertyNames(data_dir))
         self.api = create_api(Services.open(data_dir, settings, self.catalog))
         self.web = WebApp()
 

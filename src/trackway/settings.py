@@ -27,6 +27,10 @@ class Settings:
     max_string_length: int = 255
     max_property_name_length: int = 255
     max_insert_id_length: int = 36
+    # Distinct property names per project: of events, and of each kind of profile
+    # (docs/ingest.md#property-names-per-project).
+    max_property_names: int = 2000
+    max_profile_property_names: int = 2000
     # Event time windows.
     track_max_age_ms: int = 5 * DAY_MS
     import_min_time_ms: int = 31_536_000_000  # 1971-01-01T00:00:00Z

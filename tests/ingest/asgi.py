@@ -9,6 +9,7 @@ from typing import Any
 from trackway.ingest.app import IngestApp
 from trackway.log import LogRecord, decode_record
 from trackway.projects import ProjectCatalog
+from trackway.property_names import PropertyNames
 from trackway.settings import Settings
 
 
@@ -23,15 +24,29 @@ class Harness:
     """An IngestApp whose log is a list, plus a catalog with two projects."""
 
     def __init__(
-        self, tmp_path: Any, settings: Settings | None = None, now_s: float = 1_780_000_000.0
+        self,
+        tmp_path: Any,
+        settings: Settings | None = None,
+        now_s: float = 1_780_000_000.0,
+        beside: Harness | None = None,
     ) -> None:
+        """``beside`` another harness: the same data directory and projects, seen by an app
+        of its own, as another server process (or a restarted one) would see them."""
         self.catalog = ProjectCatalog(tmp_path)
-        self.a = self.catalog.create("A")
-        self.b = self.catalog.create("B")
+        if beside is None:
+            self.a = self.catalog.create("A")
+            self.b = self.catalog.create("B")
+        else:
+            self.a, self.b = beside.a, beside.b
         self.payloads: list[bytes] = []
         self.now_s = now_s
+        self.names = PropertyNames(tmp_path)
         self.app = IngestApp(
-            self.catalog, settings or Settings(), self._append, clock=lambda: self.now_s
+            self.catalog,
+            settings or Settings(),
+            self._append,
+            self.names,
+            clock=lambda: self.now_s,
         )
 
     async def _append(self, payload: bytes) -> int:

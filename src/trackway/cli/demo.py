@@ -11,6 +11,7 @@ from trackway.datagen import DAY_MS, generate, to_table
 from trackway.projects import Project, ProjectCatalog
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.stored_names import seed_property_names
 
 
 def register(commands: Commands) -> None:
@@ -42,4 +43,6 @@ def create_demo_project(
     generated = generate(events, users, days=30, start_ms=now_ms - 30 * DAY_MS, seed=seed)
     table = to_table(generated, project.shards, received_ms=now_ms)
     EventTable(ProjectPaths(data_dir, project.id).events).append(table, {})
+    # Written straight to the table, not through ingest: the names registry learns them here.
+    seed_property_names(data_dir, [project])
     return project

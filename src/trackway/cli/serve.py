@@ -13,6 +13,7 @@ from trackway.cli.options import Commands, data_dir_option
 from trackway.projects import Project, ProjectCatalog
 from trackway.server import DATA_DIR_ENV
 from trackway.settings import Settings
+from trackway.storage.stored_names import seed_property_names
 from trackway.storage.worker import StorageWorker, run_worker
 
 
@@ -45,6 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
     # Files a crash left written but uncommitted go before anything is served (the worker
     # would remove them too, but only once it has started).
     StorageWorker(data_dir, Settings.from_env()).remove_orphans()
+    # A data directory from before the per-project property names (or a table written
+    # directly) counts the names its tables hold against the cap from the first request.
+    seed_property_names(data_dir, catalog.all())
     # The storage worker runs as its own process: log -> Delta tables, deletions, compaction.
     context = multiprocessing.get_context("spawn")
     stop = context.Event()

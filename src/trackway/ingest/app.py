@@ -20,10 +20,12 @@ from trackway.errors import (
 from trackway.ingest.auth import authenticate_import
 from trackway.ingest.decode import decode_request, parse_params
 from trackway.ingest.intake import ENDPOINTS, prepare
+from trackway.ingest.names import admit
 from trackway.ingest.rate_limit import RateLimiter
 from trackway.ingest.responses import Response, check_callback, failure, success
 from trackway.log import encode_record
 from trackway.projects import ProjectCatalog
+from trackway.property_names import PropertyNames
 from trackway.settings import Settings
 from trackway.types import Receive, Scope, Send
 
@@ -40,11 +42,13 @@ class IngestApp:
         catalog: ProjectCatalog,
         settings: Settings,
         append: Append,
+        names: PropertyNames,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._catalog = catalog
         self._settings = settings
         self._append = append
+        self._names = names
         self._clock = clock
         self._limiter = RateLimiter(settings.rate_limit_events_per_minute)
         # Form and base64 encodings inflate a payload; the decoded size is checked later.
@@ -107,7 +111,7 @@ class IngestApp:
             import_project = authenticate_import(authorization, decoded.params, self._catalog)
         now = self._clock()
         client = scope.get("client")
-        prepared = prepare(
+        draft = prepare(
             endpoint,
             decoded,
             import_project,
@@ -115,7 +119,13 @@ class IngestApp:
             int(now * 1000),
             self._catalog,
             self._settings,
+            self._names,
         )
+        # New property names take the names file's lock (and an fsync when they are added) on
+        # the event loop: from here to the appends nothing awaits, so requests reach the log
+        # in the order they arrived. Rare: a set gains each name once, and stops at its cap.
+        refused = admit(self._names, self._settings, endpoint, draft.unknown)
+        prepared = draft.finish(refused)
         for record in prepared.records:
             retry_after = self._limiter.take(record.project_id, len(record.items), now)
             if retry_after is not None:

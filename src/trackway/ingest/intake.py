@@ -1,6 +1,9 @@
 """From a decoded request to log records: authenticate, limit, validate, group by project.
 
-Pure and synchronous (sans-IO): the ASGI app feeds it a request and appends what it returns.
+Synchronous and without IO but for the first look at a project's property names (kept in
+memory afterwards): the ASGI app feeds it a request, has the records that bring new property
+names admitted (``names.admit``, which takes the names file's lock), and appends what
+``Draft.finish`` returns.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from trackway.errors import AuthError, PayloadError, TooLargeError
 from trackway.ingest.decode import Decoded
 from trackway.ingest.events import EventContext, event_insert_id, normalise_event
 from trackway.ingest.failures import FailedRecord, RecordRejectedError
+from trackway.ingest.names import KIND_OF_ENDPOINT, Unknown, unknown_names
 from trackway.ingest.profiles import ProfileContext, normalise_update
 from trackway.log import LogRecord
 from trackway.projects import Project, ProjectCatalog
+from trackway.property_names import PropertyNames
 from trackway.settings import Settings
 
 ENDPOINTS = ("track", "import", "engage", "groups")
@@ -35,6 +40,41 @@ class Prepared:
         return sum(len(record.items) for record in self.records)
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A request's valid records before their new property names are admitted."""
+
+    endpoint: str
+    received_ms: int
+    total: int
+    by_project: dict[int, list[dict[str, Any]]]  # normal forms, in request order
+    failures: list[FailedRecord]
+    # Records bringing a property name this process has not seen (``names.admit``).
+    unknown: list[Unknown]
+
+    def finish(self, refused: list[FailedRecord] | None = None) -> Prepared:
+        """The log records, one per project, without the ``refused`` records."""
+        by_project = self.by_project
+        failures = self.failures
+        if refused:
+            at = {record.index: record for record in self.unknown}
+            dropped: dict[int, set[int]] = {}
+            for failure in refused:
+                record = at[failure.index]
+                dropped.setdefault(record.project_id, set()).add(record.position)
+            by_project = {
+                pid: [n for i, n in enumerate(normals) if i not in dropped.get(pid, ())]
+                for pid, normals in by_project.items()
+            }
+            by_project = {pid: normals for pid, normals in by_project.items() if normals}
+            failures = sorted([*failures, *refused], key=lambda failure: failure.index)
+        records = [
+            LogRecord(pid, self.endpoint, self.received_ms, normals)
+            for pid, normals in by_project.items()
+        ]
+        return Prepared(records, failures, self.total)
+
+
 def flag(params: dict[str, str], name: str, default: bool = False) -> bool:
     value = params.get(name)
     return default if value is None else value in _TRUE
@@ -48,7 +88,8 @@ def prepare(
     received_ms: int,
     catalog: ProjectCatalog,
     settings: Settings,
-) -> Prepared:
+    names: PropertyNames,
+) -> Draft:
     items = decoded.items
     if not items:
         raise PayloadError("Expected at least one record, got an empty array")
@@ -60,8 +101,10 @@ def prepare(
     # Only a payload bigger than the per-record limit can hold a record over it.
     check_sizes = decoded.payload_bytes > settings.max_event_bytes
     by_project: dict[int, list[dict[str, Any]]] = {}
-    projects: dict[int, Project] = {}
+    unknown: list[Unknown] = []
     failures: list[FailedRecord] = []
+    kind = KIND_OF_ENDPOINT[endpoint]
+    known_sets: dict[int, frozenset[str]] = {}  # the project's names, looked up once
     token_failures = 0
     contexts = _Contexts(
         endpoint,
@@ -86,14 +129,22 @@ def prepare(
         except RecordRejectedError as exc:
             failures.append(FailedRecord(index, event_insert_id(item), exc.field, exc.message))
             continue
-        projects[project.id] = project
-        by_project.setdefault(project.id, []).append(normal)
+        known = known_sets.get(project.id)
+        if known is None:
+            known = known_sets[project.id] = names.known(project.id, kind)
+        kept = by_project.setdefault(project.id, [])
+        # The common case, checked inline: an event whose property names are all known.
+        if kind == "events" and known.issuperset(normal["properties"]):
+            brought = None
+        else:
+            brought = unknown_names(normal, kind, known)
+        if brought is not None:
+            insert_id = event_insert_id(item)
+            unknown.append(Unknown(index, project.id, len(kept), insert_id, brought))
+        kept.append(normal)
     if items and token_failures == len(items):
         raise AuthError(failures[0].message)
-    records = [
-        LogRecord(pid, endpoint, received_ms, normals) for pid, normals in by_project.items()
-    ]
-    return Prepared(records, failures, len(items))
+    return Draft(endpoint, received_ms, len(items), by_project, failures, unknown)
 
 
 class _TokenError(RecordRejectedError):

@@ -85,9 +85,14 @@ def conform(array: pa.Array | pa.ChunkedArray, wanted: pa.DataType) -> pa.Array:
 
 def parse_property_column(column: str) -> tuple[str, str] | None:
     """(property name, kind) of a property column; None for a fixed column."""
-    if len(column) < 3 or column[0] != "p" or column[2] != "_" or column[1] not in KIND_TYPES:
+    if not is_property_column(column):
         return None
-    return unquote(column[3:]), column[1]
+    name = column[3:]
+    return unquote(name) if "%" in name else name, column[1]
+
+
+def is_property_column(column: str) -> bool:
+    return len(column) >= 3 and column[0] == "p" and column[2] == "_" and column[1] in KIND_TYPES
 
 
 def value_kind(value: Any) -> str:

@@ -51,6 +51,13 @@ class Snapshot:
         self.root = root
         self.version = table.version()
         self._parts: list[Part] | None = None
+        self._columns: tuple[str, ...] | None = None
+
+    def column_names(self) -> tuple[str, ...]:
+        """The table's columns at this version (from its schema, read once)."""
+        if self._columns is None:
+            self._columns = tuple(field.name for field in self.table.schema().fields)
+        return self._columns
 
     def applied_offset(self, writer: str) -> int:
         return self.table.transaction_version(LOG_APP_PREFIX + writer) or 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from trackway.property_names import names_path
+
 # Delta application-transaction ids recording how far a table applied each log writer.
 LOG_APP_PREFIX = "trackway-log:"
 # The storage worker's consumer name in the log.
@@ -35,3 +37,7 @@ class ProjectPaths:
     @property
     def deletions(self) -> Path:
         return self.root / "deletions.json"
+
+    @property
+    def property_names(self) -> Path:
+        return names_path(self.data_dir, self.project_id)

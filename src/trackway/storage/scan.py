@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +48,7 @@ from trackway.types import TimeRange
 # What deduplication and ordering need, whatever the query asks for.
 _KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
 _EVENT_KINDS = ("track", "import")
+Positions = npt.NDArray[np.int64]
 _READERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="trackway-scan")
 
 
@@ -239,6 +240,24 @@ class EventReader:
         identity = self.identity(project)
         return identity_rekey(identity) if identity else None
 
+    def kept_rows(self, project: Project, time_range: TimeRange | None = None) -> list[ShardRows]:
+        """Per shard, where the rows a scan (``by_user=False``) returns come from, without
+        reading any column but the ones ordering, deduplication and deletion need."""
+        snapshot = self.snapshot(project)
+        tail = self._tail_table(project, snapshot)
+        deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
+        root = snapshot.root if snapshot is not None else Path()
+
+        def one(shard: int) -> ShardRows | None:
+            parts = snapshot.parts([shard], time_range) if snapshot is not None else []
+            shard_tail = _shard_rows(tail, shard)
+            if not parts and shard_tail is None:
+                return None
+            order, selection, _ = self._rows(root, parts, shard_tail, time_range, deletions, ())
+            return ShardRows(shard, root, parts, shard_tail, order, selection)
+
+        return [found for found in _READERS.map(one, range(project.shards)) if found]
+
     def _scan_shard(
         self,
         snapshot: Snapshot | None,
@@ -249,13 +268,40 @@ class EventReader:
         deletions: DeletionList,
     ) -> dict[str, pa.Array]:
         root = snapshot.root if snapshot is not None else Path()
+        _, selection, merged = self._rows(root, parts, tail, time_range, deletions, columns)
+        return {
+            column: merged(column) if selection is None else merged(column).take(selection)
+            for column in columns
+        }
+
+    def _rows(
+        self,
+        root: Path,
+        parts: list[Part],
+        tail: pa.Table | None,
+        time_range: TimeRange | None,
+        deletions: DeletionList,
+        columns: Sequence[str],
+    ) -> tuple[Positions | None, Positions | None, Callable[[str], pa.Array]]:
+        """The merge order of the parts and tail (positions in their concatenation, None when
+        already in order), the rows of it in range and not deleted (None: all), and the
+        merged columns. ``columns``, and the ones ordering needs, are read from each part at
+        once: one open of the file, its footer parsed once, however many columns."""
         key = tuple(p.path for p in parts)
+        wanted = {*columns, "user_hash", "time"}
+        if deletions.all():
+            wanted.add("received_ms")
+        read = {
+            (part.path, column): array
+            for part in parts
+            for column, array in self.part_columns(root, part, sorted(wanted)).items()
+        }
 
         def load(column: str) -> pa.ChunkedArray:
-            return self._chunks(root, parts, tail, column)
+            return self._chunks(root, parts, tail, column, read)
 
         def load_parts(column: str) -> pa.ChunkedArray:
-            return self._chunks(root, parts, None, column)
+            return self._chunks(root, parts, None, column, read)
 
         found = self.cache.get(("order", root, key))
         if found is None:
@@ -267,13 +313,9 @@ class EventReader:
         order = committed if tail is None else _with_tail(load, committed, tail.num_rows)
 
         def merged(column: str) -> pa.Array:
-            return self._column(root, parts, tail, column, order)
+            return self._column(root, parts, tail, column, order, read)
 
-        selection = _select(merged, time_range, deletions)
-        return {
-            column: merged(column) if selection is None else merged(column).take(selection)
-            for column in columns
-        }
+        return order, _select(merged, time_range, deletions), merged
 
     def _column(
         self,
@@ -281,14 +323,15 @@ class EventReader:
         parts: list[Part],
         tail: pa.Table | None,
         column: str,
-        order: npt.NDArray[np.int64] | None,
+        order: Positions | None,
+        read: Mapping[tuple[str, str], pa.Array],
     ) -> pa.Array:
         cache_key = ("merged", root, tuple(p.path for p in parts), column)
         if tail is None:
             cached = self.cache.get(cache_key)
             if cached is not None:
                 return cached
-        chunks = self._chunks(root, parts, tail, column)
+        chunks = self._chunks(root, parts, tail, column, read)
         if order is None:  # already in order: no copy for a single part
             merged = chunks.combine_chunks()
         elif len(order):
@@ -300,31 +343,94 @@ class EventReader:
         return merged
 
     def _chunks(
-        self, root: Path, parts: list[Part], tail: pa.Table | None, column: str
+        self,
+        root: Path,
+        parts: list[Part],
+        tail: pa.Table | None,
+        column: str,
+        read: Mapping[tuple[str, str], pa.Array],
     ) -> pa.ChunkedArray:
-        arrays = [self._part_column(root, part, column) for part in parts]
+        arrays = [read.get((part.path, column)) for part in parts]
+        arrays = [
+            self._part_column(root, part, column) if array is None else array
+            for part, array in zip(parts, arrays, strict=True)
+        ]
         if tail is not None:
             arrays.append(_table_column(tail, column))
         return pa.chunked_array(arrays, column_type(column))
 
     def _part_column(self, root: Path, part: Part, column: str) -> pa.Array:
-        key = ("part", root, part.path, column)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        if column == "shard":
-            array: pa.Array = pa.array(np.full(part.rows, part.shard, np.int16))
-        else:
-            parquet = pq.ParquetFile(root / part.path)
-            if column in parquet.schema_arrow.names:
+        return self.part_columns(root, part, (column,))[column]
+
+    def part_columns(self, root: Path, part: Part, columns: Sequence[str]) -> dict[str, pa.Array]:
+        """``columns`` of one part in the types readers expect (nulls where the part lacks
+        one), each cached; those not cached are read together."""
+        found: dict[str, pa.Array] = {}
+        missing = []
+        for column in columns:
+            cached = self.cache.get(("part", root, part.path, column))
+            if cached is None:
+                missing.append(column)
+            else:
+                found[column] = cached
+        if not missing:
+            return found
+        stored: set[str] = set()
+        parquet = None
+        if any(column != "shard" for column in missing):
+            parquet = self._open(root, part)
+            stored = set(parquet.metadata.schema.names)
+        present = [column for column in missing if column in stored]
+        table = parquet.read(columns=present) if parquet is not None and present else None
+        for column in missing:
+            if column == "shard":
+                array: pa.Array = pa.array(np.full(part.rows, part.shard, np.int16))
+            elif table is not None and column in stored:
                 # ParquetFile.read gives one chunk per row group; read_table splits further,
                 # and merging chunks of a big dictionary column costs more than reading it.
-                array = parquet.read(columns=[column]).column(0).combine_chunks()
-                array = conform(array, column_type(column))
+                array = conform(table.column(column).combine_chunks(), column_type(column))
             else:
                 array = pa.nulls(part.rows, column_type(column))
-        self.cache.put(key, array, array.nbytes)
-        return array
+            self.cache.put(("part", root, part.path, column), array, array.nbytes)
+            found[column] = array
+        return found
+
+    def footer(self, root: Path, part: Part) -> pq.FileMetaData:
+        """The part's Parquet footer (schema, row groups, column statistics), parsed once and
+        kept: a wide part's footer costs more to parse than a narrow column costs to read."""
+        found: pq.FileMetaData | None = self.cache.get(("footer", root, part.path))
+        return self._open(root, part).metadata if found is None else found
+
+    def _open(self, root: Path, part: Part) -> pq.ParquetFile:
+        key = ("footer", root, part.path)
+        metadata: pq.FileMetaData | None = self.cache.get(key)
+        parquet = pq.ParquetFile(root / part.path, metadata=metadata)
+        if metadata is None:
+            metadata = parquet.metadata
+            self.cache.put(key, metadata, int(metadata.serialized_size) * 4 + 1024)
+        return parquet
+
+
+@dataclass(frozen=True, slots=True)
+class ShardRows:
+    """Where one shard's scanned rows come from: its parts, then its tail rows, concatenated
+    in that order; ``order`` merges them (positions in the concatenation, None when already
+    in order) and ``selection`` picks those in range and not deleted (positions in the
+    merged order, None: all)."""
+
+    shard: int
+    root: Path
+    parts: list[Part]
+    tail: pa.Table | None
+    order: Positions | None
+    selection: Positions | None
+
+    def kept(self) -> Positions | None:
+        """The positions in the concatenation of the rows a scan returns (None: all of them,
+        in concatenation order)."""
+        if self.order is None:
+            return self.selection
+        return self.order if self.selection is None else self.order[self.selection]
 
 
 def _table_column(table: pa.Table, column: str) -> pa.Array:
@@ -432,7 +538,7 @@ def property_columns(reader: EventReader, project: Project) -> dict[str, list[st
     names: set[str] = set()
     snapshot = reader.snapshot(project)
     if snapshot is not None:
-        names.update(field.name for field in snapshot.table.schema().fields)
+        names.update(snapshot.column_names())
     for event in reader.tail_events(project, snapshot):
         for key, value in event["properties"].items():
             if key not in PROMOTED:
