@@ -24,6 +24,10 @@ from deltalake.transaction import AddAction, RemoveAction
 from trackway.storage.layout import LOG_APP_PREFIX
 
 _WRITER_PROPERTIES = WriterProperties(compression="ZSTD", compression_level=3)
+# Parquet key-value metadata of a part no two rows of which are duplicates (equal user_hash,
+# time, event and insert_id): the scan then looks for duplicates only across parts. Any
+# subset of such a part (a Delta DELETE's rewrite) would hold none either.
+DEDUPLICATED_KEY = b"trackway.deduplicated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from trackway.log import LogRecord
 from trackway.projects import Project
+from trackway.storage.arrays import arrow_of, numpy_of
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import (
     PROMOTED,
@@ -35,7 +36,7 @@ from trackway.storage.columns import (
     value_kind,
 )
 from trackway.storage.deletions import DeletionList
-from trackway.storage.events_table import EventTable, Part, Snapshot
+from trackway.storage.events_table import DEDUPLICATED_KEY, EventTable, Part, Snapshot
 from trackway.storage.identity import IdentityMap
 from trackway.storage.identity_scan import Edges, project_identity, source_edges
 from trackway.storage.layout import ProjectPaths
@@ -109,6 +110,8 @@ class EventReader:
             def edges() -> Edges:
                 key = ("identity-edges", mode, root, part.path, erased)
                 found: Edges | None = self.cache.get(key)
+                if found is None and not _may_tie(mode, self._stored_columns(root, part)):
+                    found = ([], [])
                 if found is None:
                     found = source_edges(
                         mode, lambda c: self._part_column(root, part, c), deletions
@@ -226,16 +229,31 @@ class EventReader:
     ) -> dict[str, pa.Array]:
         root = snapshot.root if snapshot is not None else Path()
         key = tuple(p.path for p in parts)
+        found = self.cache.get(("order", root, key))
+        # Everything this scan will read from the parts, in one read per part: each file is
+        # opened once and its columns decode on Arrow's threads together.
+        wanted = set(columns)
+        if found is None or tail is not None:
+            wanted |= {"user_hash", "time"}
+        if time_range is not None:
+            wanted.add("time")
+        if deletions.all():
+            wanted |= {"user_hash", "received_ms"}
+        loaded = {p.path: self._part_columns(root, p, sorted(wanted)) for p in parts}
+
+        def part_column(part: Part, column: str) -> pa.Array:
+            found = loaded[part.path].get(column)
+            return self._part_column(root, part, column) if found is None else found
 
         def load(column: str) -> pa.ChunkedArray:
-            return self._chunks(root, parts, tail, column)
+            return _chunks(parts, tail, column, part_column)
 
         def load_parts(column: str) -> pa.ChunkedArray:
-            return self._chunks(root, parts, None, column)
+            return _chunks(parts, None, column, part_column)
 
-        found = self.cache.get(("order", root, key))
         if found is None:
-            committed = _merge_order(load_parts)
+            clean = [self._footer(root, p)[2] for p in parts]
+            committed = _merge_order(load_parts, clean)
             size = 0 if committed is None else committed.nbytes
             self.cache.put(("order", root, key), (committed,), size)
         else:
@@ -243,11 +261,12 @@ class EventReader:
         order = committed if tail is None else _with_tail(load, committed, tail.num_rows)
 
         def merged(column: str) -> pa.Array:
-            return self._column(root, parts, tail, column, order)
+            return self._column(root, parts, load(column), tail is None, column, order)
 
         selection = _select(merged, time_range, deletions)
+        rows = None if selection is None else arrow_of(selection)
         return {
-            column: merged(column) if selection is None else merged(column).take(selection)
+            column: merged(column) if rows is None else merged(column).take(rows)
             for column in columns
         }
 
@@ -255,52 +274,106 @@ class EventReader:
         self,
         root: Path,
         parts: list[Part],
-        tail: pa.Table | None,
+        chunks: pa.ChunkedArray,
+        stable: bool,
         column: str,
         order: npt.NDArray[np.int64] | None,
     ) -> pa.Array:
+        """The shard's column in merge order; kept while ``stable`` (no tail)."""
+        if order is None and chunks.num_chunks == 1:
+            return chunks.chunk(0)  # one part already in order: the part's own array
         cache_key = ("merged", root, tuple(p.path for p in parts), column)
-        if tail is None:
+        if stable:
             cached = self.cache.get(cache_key)
             if cached is not None:
                 return cached
-        chunks = self._chunks(root, parts, tail, column)
-        if order is None:  # already in order: no copy for a single part
+        if order is None:
             merged = chunks.combine_chunks()
-        elif len(order):
-            merged = chunks.take(order).combine_chunks()
+        elif not len(order):
+            merged = pa.nulls(0, column_type(column))
+        elif chunks.num_chunks == 1:
+            merged = chunks.chunk(0).take(arrow_of(order))
         else:
-            merged = pa.array([], column_type(column))
-        if tail is None:
+            merged = chunks.take(arrow_of(order)).combine_chunks()
+        if stable:
             self.cache.put(cache_key, merged, merged.nbytes)
         return merged
 
-    def _chunks(
-        self, root: Path, parts: list[Part], tail: pa.Table | None, column: str
-    ) -> pa.ChunkedArray:
-        arrays = [self._part_column(root, part, column) for part in parts]
-        if tail is not None:
-            arrays.append(_table_column(tail, column))
-        return pa.chunked_array(arrays, column_type(column))
+    def _footer(self, root: Path, part: Part) -> tuple[pq.FileMetaData, frozenset[str], bool]:
+        """A part's Parquet footer, the columns it stores and whether it is free of
+        duplicates; read once per process (a part never changes)."""
+        key = ("footer", root, part.path)
+        found: tuple[pq.FileMetaData, frozenset[str], bool] | None = self.cache.get(key)
+        if found is None:
+            metadata = pq.read_metadata(root / part.path)
+            names = frozenset(metadata.schema.to_arrow_schema().names)
+            deduplicated = DEDUPLICATED_KEY in (metadata.metadata or {})
+            found = (metadata, names, deduplicated)
+            self.cache.put(key, found, metadata.serialized_size + 64 * len(names))
+        return found
 
-    def _part_column(self, root: Path, part: Part, column: str) -> pa.Array:
-        key = ("part", root, part.path, column)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        if column == "shard":
-            array: pa.Array = pa.array(np.full(part.rows, part.shard, np.int16))
-        else:
-            parquet = pq.ParquetFile(root / part.path)
-            if column in parquet.schema_arrow.names:
-                # ParquetFile.read gives one chunk per row group; read_table splits further,
-                # and merging chunks of a big dictionary column costs more than reading it.
-                array = parquet.read(columns=[column]).column(0).combine_chunks()
-                array = conform(array, column_type(column))
+    def _stored_columns(self, root: Path, part: Part) -> frozenset[str]:
+        return self._footer(root, part)[1]
+
+    def _part_columns(self, root: Path, part: Part, columns: Sequence[str]) -> dict[str, pa.Array]:
+        """The part's ``columns`` (nulls where it has none), decoding those not cached in one
+        read of the file."""
+        out: dict[str, pa.Array] = {}
+        missing = []
+        for column in columns:
+            cached = self.cache.get(("part", root, part.path, column))
+            if cached is None:
+                missing.append(column)
+            else:
+                out[column] = cached
+        if not missing:
+            return out
+        metadata, stored, _ = self._footer(root, part)
+        present = [c for c in missing if c in stored]
+        table = None
+        if present:
+            # memory_map: the file is in the OS page cache after its first read; mapping it
+            # saves copying the compressed pages before decoding them.
+            parquet = pq.ParquetFile(root / part.path, metadata=metadata, memory_map=True)
+            table = parquet.read(columns=present)
+        for column in missing:
+            if column == "shard":
+                array = arrow_of(np.full(part.rows, part.shard, np.int16))
+            elif table is not None and column in stored:
+                # One chunk per row group; merging chunks of a big dictionary column once here
+                # costs less than every reader of it doing so.
+                array = conform(table.column(column), column_type(column))
             else:
                 array = pa.nulls(part.rows, column_type(column))
-        self.cache.put(key, array, array.nbytes)
-        return array
+            self.cache.put(("part", root, part.path, column), array, array.nbytes)
+            out[column] = array
+        return out
+
+    def _part_column(self, root: Path, part: Part, column: str) -> pa.Array:
+        return self._part_columns(root, part, [column])[column]
+
+
+def _chunks(
+    parts: list[Part],
+    tail: pa.Table | None,
+    column: str,
+    part_column: Callable[[Part, str], pa.Array],
+) -> pa.ChunkedArray:
+    arrays = [part_column(part, column) for part in parts]
+    if tail is not None:
+        arrays.append(_table_column(tail, column))
+    return pa.chunked_array(arrays, column_type(column))
+
+
+def _may_tie(mode: str, stored: frozenset[str]) -> bool:
+    """Whether a part with these columns can hold identity edges: under simplified ID merge
+    only events carrying both a ``$device_id`` and a ``$user_id`` tie ids."""
+    if mode != "simplified":
+        return True
+    return all(
+        property_column(name, "s") in stored or property_column(name, "i") in stored
+        for name in ("$device_id", "$user_id")
+    )
 
 
 def _table_column(table: pa.Table, column: str) -> pa.Array:
@@ -312,17 +385,21 @@ def _table_column(table: pa.Table, column: str) -> pa.Array:
 def _shard_rows(tail: pa.Table | None, shard: int) -> pa.Table | None:
     if tail is None:
         return None
-    shards = tail.column("shard").to_numpy()
+    shards = numpy_of(tail.column("shard"))
     rows = np.flatnonzero(shards == shard)
-    return tail.take(rows) if len(rows) else None
+    return tail.take(arrow_of(rows)) if len(rows) else None
 
 
-def _merge_order(load: Callable[[str], pa.ChunkedArray]) -> npt.NDArray[np.int64] | None:
-    """Row order of the concatenated chunks: by (user, time), duplicates dropped; None when
-    the rows already are in that order without duplicates. Duplicates can only sit among rows
-    of equal (user, time), so the other key columns are read only when such rows exist."""
-    users = load("user_hash").to_numpy()
-    times = load("time").to_numpy()
+def _merge_order(
+    load: Callable[[str], pa.ChunkedArray], clean: list[bool]
+) -> npt.NDArray[np.int64] | None:
+    """Row order of the concatenated chunks (one per part; ``clean`` says which are free of
+    duplicates): by (user, time), duplicates dropped; None when the rows already are in that
+    order without duplicates. Duplicates can only sit among rows of equal (user, time) and
+    event, so the other key columns are read only when such rows exist."""
+    user_chunks = load("user_hash")
+    users = numpy_of(user_chunks)
+    times = numpy_of(load("time"))
     # Parts are written sorted, but a Delta DELETE may rewrite one in another order, and
     # several parts interleave: sort unless the rows already are in order (a cheap check).
     sorted_already = bool(
@@ -333,10 +410,13 @@ def _merge_order(load: Callable[[str], pa.ChunkedArray]) -> npt.NDArray[np.int64
     same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
     if len(same) == 0:
         return order
-    keys = {c: load(c) for c in _KEY_COLUMNS}
-    return _drop_duplicates(
-        np.arange(len(users), dtype=np.int64) if order is None else order, same, keys
-    )
+    positions = np.arange(len(users), dtype=np.int64) if order is None else order
+    starts = np.cumsum([0] + [len(c) for c in user_chunks.chunks[:-1]])
+    same = _suspect_runs(positions, same, load, starts, clean)
+    if len(same) == 0:
+        return order
+    kept = _drop_duplicates(positions, same, {c: load(c) for c in _KEY_COLUMNS})
+    return None if order is None and len(kept) == len(users) else kept
 
 
 def _with_tail(
@@ -347,8 +427,8 @@ def _with_tail(
     """Row order of the committed parts (in ``committed`` order) and the tail's rows after
     them: the tail is short and sorted, so it is merged in (one linear pass) rather than
     everything sorted again; then duplicates across the two are dropped."""
-    users = np.asarray(load("user_hash").to_numpy(), np.int64)
-    times = np.asarray(load("time").to_numpy(), np.int64)
+    users = np.asarray(numpy_of(load("user_hash")), np.int64)
+    times = np.asarray(numpy_of(load("time")), np.int64)
     n = len(users) - tail_rows
     first = np.arange(n, dtype=np.int64) if committed is None else committed
     second = np.arange(n, len(users), dtype=np.int64)
@@ -356,9 +436,45 @@ def _with_tail(
     order = np.concatenate((first, second))[merged]
     u, t = users[order], times[order]
     same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
+    # The committed rows in ``committed`` order hold no duplicates among themselves.
+    same = _suspect_runs(order, same, load, np.array([0, n]), [True, False])
     if len(same) == 0:
         return order
     return _drop_duplicates(order, same, {c: load(c) for c in _KEY_COLUMNS})
+
+
+def _suspect_runs(
+    order: npt.NDArray[np.int64],
+    same: npt.NDArray[np.int64],
+    load: Callable[[str], pa.ChunkedArray],
+    starts: npt.NDArray[np.int64],
+    clean: list[bool],
+) -> npt.NDArray[np.int64]:
+    """The positions of ``same`` (rows ``order[p]`` and ``order[p + 1]`` share user and
+    time) in runs that may hold duplicates: an event name occurs twice, on rows of different
+    sources or of a source not known to be ``clean`` (sources are the row ranges from
+    ``starts``). Most runs are different events in one millisecond, and ruling them out
+    here spares reading the insert_id column, the widest of all."""
+    if len(same) == 0:
+        return same
+    candidates = np.union1d(same, same + 1)
+    # A candidate continues the run of the one before it when the two are equal.
+    run = np.cumsum(~np.isin(candidates - 1, same)) - 1
+    rows = order[candidates]
+    source = np.searchsorted(starts, rows, side="right") - 1
+    names = load("event").take(arrow_of(rows)).cast(pa.string()).to_pylist()
+    first_source: dict[tuple[int, str], int] = {}
+    suspects: set[int] = set()
+    for r, name, s in zip(run.tolist(), names, source.tolist(), strict=True):
+        seen = first_source.get((r, name))
+        if seen is None:
+            first_source[(r, name)] = s
+        elif seen != s or not clean[s]:
+            suspects.add(r)
+    if not suspects:
+        return same[:0]
+    runs_of_same = run[np.searchsorted(candidates, same)]
+    return same[np.isin(runs_of_same, np.fromiter(suspects, np.int64, len(suspects)))]
 
 
 def _drop_duplicates(
@@ -368,11 +484,11 @@ def _drop_duplicates(
     received. Such runs are rare and short, so plain Python over them is cheap."""
     events = keys["event"]
     insert_ids = keys["insert_id"]
-    received = keys["received_ms"].to_numpy()
+    received = numpy_of(keys["received_ms"])
     candidates = np.union1d(same, same + 1)  # positions in ``order`` within a run
     best: dict[tuple[Any, ...], tuple[int, int]] = {}
-    users = keys["user_hash"].to_numpy()
-    times = keys["time"].to_numpy()
+    users = numpy_of(keys["user_hash"])
+    times = numpy_of(keys["time"])
     for position in candidates.tolist():
         row = int(order[position])
         key = (int(users[row]), int(times[row]), events[row].as_py(), insert_ids[row].as_py())
@@ -390,13 +506,13 @@ def _select(
 ) -> npt.NDArray[np.int64] | None:
     mask: npt.NDArray[np.bool_] | None = None
     if time_range is not None:
-        times = merged("time").to_numpy()
+        times = numpy_of(merged("time"))
         inside = (times >= time_range[0]) & (times < time_range[1])
         if not inside.all():
             mask = inside
     if deletions.all():
         survivors = deletions.keep_mask(
-            merged("user_hash").to_numpy(), merged("received_ms").to_numpy()
+            numpy_of(merged("user_hash")), numpy_of(merged("received_ms"))
         )
         if survivors is not None:
             mask = survivors if mask is None else mask & survivors
