@@ -18,12 +18,33 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
 from deltalake.transaction import AddAction, RemoveAction
 
 from trackway.storage.layout import LOG_APP_PREFIX
 
-_WRITER_PROPERTIES = WriterProperties(compression="ZSTD", compression_level=3)
+# Parts are laid out for the scan: one row group per file, so a string column's dictionary
+# is read once and never unified with another row group's; dictionary pages large enough that
+# a property of a million distinct values keeps its dictionary (a fallback to plain pages
+# makes the reader hash every value again to build the dictionary the scan returns: twice the
+# decoding time); no dictionary for the columns that are nearly unique.
+_ROW_GROUP_ROWS = 1 << 30
+_DICTIONARY_PAGE_BYTES = 256 << 20
+_PLAIN_COLUMNS = ("time", "insert_id")
+_WRITER_PROPERTIES = WriterProperties(
+    compression="ZSTD",
+    compression_level=3,
+    max_row_group_size=_ROW_GROUP_ROWS,
+    dictionary_page_size_limit=_DICTIONARY_PAGE_BYTES,
+    column_properties={c: ColumnProperties(dictionary_enabled=False) for c in _PLAIN_COLUMNS},
+)
 # Parquet key-value metadata of a part no two rows of which are duplicates (equal user_hash,
 # time, event and insert_id): the scan then looks for duplicates only across parts. Any
 # subset of such a part (a Delta DELETE's rewrite) would hold none either.
@@ -111,13 +132,15 @@ class EventTable:
         relative = f"shard={shard}/part-{uuid.uuid4()}-c000.zstd.parquet"
         path = self.root / relative
         data = merged.drop_columns(["shard"]) if "shard" in merged.column_names else merged
-        # One row group: each would repeat the dictionaries of high-cardinality columns.
+        # The layout appends have (see _WRITER_PROPERTIES).
         pq.write_table(
             data,
             path,
             compression="zstd",
             compression_level=3,
             row_group_size=max(data.num_rows, 1),
+            dictionary_pagesize_limit=_DICTIONARY_PAGE_BYTES,
+            use_dictionary=[c for c in data.column_names if c not in _PLAIN_COLUMNS],
         )
         now = int(time.time() * 1000)
         actions: list[AddAction | RemoveAction] = []
