@@ -77,3 +77,9 @@ def test_strings_and_which_are_nonempty(values: list[str | None], start: int) ->
     assert nonempty_of(sliced).tolist() == [bool(v) for v in sliced.to_pylist()]
     encoded = sliced.dictionary_encode()
     assert nonempty_of(encoded).tolist() == [bool(v) for v in sliced.to_pylist()]
+
+
+def test_views_of_arrow_memory_are_read_only() -> None:
+    view = numpy_of(arrow_of(np.arange(4, dtype=np.int64)))
+    with pytest.raises(ValueError, match="read-only"):
+        view[0] = 1

@@ -60,7 +60,9 @@ def values_of(array: pa.Array) -> npt.NDArray[Any]:
     if buffer is None:  # a zero-length array may have no buffer
         return np.empty(0, dtype)
     itemsize = np.dtype(dtype).itemsize
-    return np.frombuffer(buffer, dtype, count=n, offset=offset * itemsize)
+    view = np.frombuffer(buffer, dtype, count=n, offset=offset * itemsize)
+    view.flags.writeable = False  # Arrow's memory, shared with the cache
+    return view
 
 
 def _fixed_width(kind: pa.DataType) -> bool:
