@@ -55,7 +55,7 @@ START_MS = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1000)
 END_MS = START_MS + DAYS * DAY_MS
 REL_TOL = 1e-9
 ROW_GROUP = 128 * 1024  # several row groups per file, so the peers scan Parquet in parallel
-DATA_VERSION = 3  # bump when the prepared files change shape
+DATA_VERSION = 4  # bump when the prepared files change shape (4: parts in the scan's layout)
 # The prepared data is shared by every suite: it depends only on the size and the seed.
 DATA_ROOT = Path(tempfile.gettempdir()) / "trackway-bench-insights"
 # The column every mode of the result table shows; trackway has one mode in two of them.

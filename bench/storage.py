@@ -75,7 +75,8 @@ READ_COLUMNS = ("user_hash", "time", "event")
 SERVER_ENV = {"TRACKWAY_RATE_LIMIT_EVENTS_PER_MINUTE": "0"}
 OK_MARK = b'"status":1'
 # Changes whenever the generated dataset would differ: a kept dataset is reused only if equal.
-DATASET_FORMAT = "trackway.datagen+sdk-fields/1"
+# 2: parts in the scan's layout (events_table.py), compacted ones marked deduplicated
+DATASET_FORMAT = "trackway.datagen+sdk-fields/2"
 
 
 @dataclass(frozen=True, slots=True)

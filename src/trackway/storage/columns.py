@@ -73,7 +73,8 @@ def conform(array: pa.Array | pa.ChunkedArray, wanted: pa.DataType) -> pa.Array:
     """An array read back from a part in the type the readers expect: Delta rewrites (DELETE,
     schema merge) may hand back string views or plain strings where parts wrote dictionaries."""
     if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+        # combine_chunks copies even a single chunk
+        array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
     if array.type == wanted:
         return array
     if pa.types.is_dictionary(wanted):

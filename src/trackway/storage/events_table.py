@@ -13,15 +13,48 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
 from deltalake.exceptions import DeltaError
 
 from trackway.errors import UserError
 from trackway.storage.layout import LOG_APP_PREFIX
 
-_WRITER_PROPERTIES = WriterProperties(compression="ZSTD", compression_level=3)
+# Parts are laid out for the scan: one row group per file, so a string column's dictionary
+# is read once and never unified with another row group's; dictionary pages large enough that
+# a property of a million distinct values keeps its dictionary (a fallback to plain pages
+# makes the reader hash every value again to build the dictionary the scan returns: twice the
+# decoding time); no dictionary for the columns that are nearly unique; and times as deltas
+# (ascending within a user), which decode in half the time of plain values for 8% more bytes.
+ROW_GROUP_ROWS = 1 << 30
+DICTIONARY_PAGE_BYTES = 256 << 20
+ENCODINGS: dict[str, Literal["PLAIN", "DELTA_BINARY_PACKED"]] = {
+    "time": "DELTA_BINARY_PACKED",
+    "insert_id": "PLAIN",
+}
+_WRITER_PROPERTIES = WriterProperties(
+    compression="ZSTD",
+    compression_level=3,
+    max_row_group_size=ROW_GROUP_ROWS,
+    dictionary_page_size_limit=DICTIONARY_PAGE_BYTES,
+    column_properties={
+        column: ColumnProperties(dictionary_enabled=False, encoding=encoding)
+        for column, encoding in ENCODINGS.items()
+    },
+)
+# Parquet key-value metadata of a part no two rows of which are duplicates (equal user_hash,
+# time, event and insert_id): the scan then looks for duplicates only across parts. Any
+# subset of such a part (a Delta DELETE's rewrite) would hold none either.
+DEDUPLICATED_KEY = b"trackway.deduplicated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trackway.storage.arrays import arrow_of, nonempty_of, strings_of, valid_of, values_of
 from trackway.storage.columns import property_column
 
 Columns = Callable[[str], pa.Array]  # a column of the part by stored name (nulls if absent)
@@ -47,22 +48,19 @@ def device_edges(columns: Columns, keep: np.ndarray | None) -> list[DeviceEdge]:
     """Per device, its first event that names a user (rows outside ``keep`` ignored)."""
     devices = _text(columns, "$device_id")
     users = _text(columns, "$user_id")
-    both = pc.and_(
-        pc.and_(devices.is_valid(), users.is_valid()),
-        pc.and_(pc.not_equal(devices, ""), pc.not_equal(users, "")),
-    )
-    mask = np.asarray(both.fill_null(False).to_numpy(zero_copy_only=False), bool)
+    mask = nonempty_of(devices) & nonempty_of(users)
     if keep is not None:
         mask &= keep
     rows = np.flatnonzero(mask)
     if len(rows) == 0:
         return []
+    taken = arrow_of(rows)
     table = pa.table(
         {
-            "device": devices.take(rows),
-            "user": users.take(rows),
-            "received": columns("received_ms").take(rows),
-            "time": columns("time").take(rows),
+            "device": devices.take(taken),
+            "user": users.take(taken),
+            "received": columns("received_ms").take(taken),
+            "time": columns("time").take(taken),
         }
     )
     table = table.sort_by(
@@ -75,7 +73,7 @@ def device_edges(columns: Columns, keep: np.ndarray | None) -> list[DeviceEdge]:
     )
     device = table.column("device").to_pylist()
     first = [0] + [i for i in range(1, len(device)) if device[i] != device[i - 1]]
-    picked = table.take(first)
+    picked = table.take(arrow_of(np.asarray(first, np.int64)))
     return [
         DeviceEdge(r, t, u, "$device:" + d)
         for d, u, r, t in zip(
@@ -91,18 +89,17 @@ def device_edges(columns: Columns, keep: np.ndarray | None) -> list[DeviceEdge]:
 def merge_edges(columns: Columns, keep: np.ndarray | None) -> list[MergeEdge]:
     """Every identity event of the part, read as the edge it asks for."""
     events = columns("event").cast(pa.string())
-    mask = np.asarray(
-        pc.is_in(events, pa.array(IDENTITY_EVENTS)).fill_null(False).to_numpy(zero_copy_only=False),
-        bool,
-    )
+    found = pc.is_in(events, strings_of(IDENTITY_EVENTS))
+    mask = values_of(found) & valid_of(found)
     if keep is not None:
         mask &= keep
     rows = np.flatnonzero(mask)
     if len(rows) == 0:
         return []
+    taken = arrow_of(rows)
 
     def values(array: pa.Array) -> list[Any]:
-        return array.take(rows).to_pylist()  # type: ignore[no-any-return]
+        return array.take(taken).to_pylist()  # type: ignore[no-any-return]
 
     names = values(events)
     received = values(columns("received_ms"))

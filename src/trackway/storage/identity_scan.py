@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from trackway.storage.arrays import numpy_of
 from trackway.storage.cache import ColumnCache
 from trackway.storage.deletions import DeletionList
 from trackway.storage.identity import IdentityMap, identity_map, original_map
@@ -25,10 +26,12 @@ Parallel = Callable[[Callable[[Any], Any], list[Any]], Any]
 
 def source_edges(mode: str, columns: Columns, deletions: DeletionList) -> Edges:
     """The identity edges of one source (a part or the tail), deleted users' rows left out."""
-    keep = deletions.keep_mask(
-        np.asarray(columns("user_hash").to_numpy(), np.int64),
-        np.asarray(columns("received_ms").to_numpy(), np.int64),
-    )
+    keep = None
+    if deletions.all():  # without deletions, no need to read the columns they look at
+        keep = deletions.keep_mask(
+            np.asarray(numpy_of(columns("user_hash")), np.int64),
+            np.asarray(numpy_of(columns("received_ms")), np.int64),
+        )
     if mode == "simplified":
         return device_edges(columns, keep), []
     return [], merge_edges(columns, keep)

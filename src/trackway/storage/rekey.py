@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trackway.storage.arrays import arrow_of, numpy_of, strings_of, valid_of, values_of
 from trackway.storage.cache import ColumnCache
 from trackway.storage.identity import IdentityMap, resolve_hashes
 from trackway.storage.merge_kernel import merge_positions
@@ -44,12 +45,12 @@ def identity_rekey(identity: IdentityMap) -> Rekey:
     pairs = identity.hashes()
 
     def keys(columns: dict[str, pa.Array]) -> Keys:
-        return resolve_hashes(np.asarray(columns["user_hash"].to_numpy(), np.int64), pairs)
+        return resolve_hashes(np.asarray(numpy_of(columns["user_hash"]), np.int64), pairs)
 
     def labels(columns: dict[str, pa.Array], _: Keys) -> pa.Array:
         ids = columns["distinct_id"]
         unique = pc.unique(ids)
-        resolved = pa.array([identity.canonical(d) for d in unique.to_pylist()], pa.string())
+        resolved = strings_of([identity.canonical(d) for d in unique.to_pylist()])
         return resolved.take(pc.index_in(ids, unique))
 
     return Rekey(("user_hash",), keys, labels, identity.fingerprint)
@@ -72,7 +73,8 @@ def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
             np.int64,
             len(encoded.dictionary),
         )
-        codes = encoded.indices.fill_null(-1).to_numpy()
+        indices = encoded.indices
+        codes = np.where(valid_of(indices), values_of(indices), -1)
         out = np.full(len(values), NO_KEY, np.int64)
         known = codes >= 0
         out[known] = hashes[codes[known]]
@@ -134,7 +136,7 @@ def rekeyed(
 
     def source_column(source: int, column: str) -> pa.Array:
         if column == "user_hash":
-            return pa.array(keys[source])
+            return arrow_of(keys[source])
         if column == "distinct_id":
             return remember(
                 ("labels", source),
@@ -167,9 +169,9 @@ def rekeyed(
 
         def gather(column: str) -> pa.Array:
             if column == "shard":
-                return pa.array(np.full(len(order), target, np.int16))
+                return arrow_of(np.full(len(order), target, np.int16))
             chunks = [_take(source_column(s, column), r) for s, r in pieces]
-            return pa.chunked_array(chunks).combine_chunks().take(pa.array(order))
+            return pa.chunked_array(chunks).combine_chunks().take(arrow_of(order))
 
         out = {c: remember(("column", target, c), partial(gather, c)) for c in columns}
         return target, out, None if base is None else (base, target)
@@ -178,11 +180,11 @@ def rekeyed(
 
 
 def _take(array: pa.Array, rows: npt.NDArray[np.int64]) -> pa.Array:
-    return array if len(rows) == len(array) else array.take(pa.array(rows))
+    return array if len(rows) == len(array) else array.take(arrow_of(rows))
 
 
 def _numpy(array: pa.Array) -> npt.NDArray[np.int64]:
-    return np.asarray(array.to_numpy(), np.int64)
+    return np.asarray(numpy_of(array), np.int64)
 
 
 def _nbytes(value: Any) -> int:

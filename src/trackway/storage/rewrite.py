@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake.transaction import AddAction, RemoveAction
 
-from trackway.storage.events_table import Part
+from trackway.storage.events_table import DICTIONARY_PAGE_BYTES, ENCODINGS, Part
 
 # Statistics a reader prunes parts by, where the table has the column.
 _STATS_COLUMNS = ("time", "user_hash")
@@ -53,9 +53,17 @@ def _write(root: Path, shard: int, rows: pa.Table, written: list[Path]) -> AddAc
     path = root / relative
     data = rows.drop_columns(["shard"]) if "shard" in rows.column_names else rows
     written.append(path)
-    # One row group: each would repeat the dictionaries of high-cardinality columns.
+    # The layout appends have (events_table's writer properties): one row group, large
+    # dictionary pages, no dictionary for nearly unique columns, times as deltas.
     pq.write_table(
-        data, path, compression="zstd", compression_level=3, row_group_size=max(data.num_rows, 1)
+        data,
+        path,
+        compression="zstd",
+        compression_level=3,
+        row_group_size=max(data.num_rows, 1),
+        dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
+        use_dictionary=[c for c in data.column_names if c not in ENCODINGS],
+        column_encoding={c: e for c, e in ENCODINGS.items() if c in data.column_names},
     )
     now = int(time.time() * 1000)
     return AddAction(relative, path.stat().st_size, {"shard": str(shard)}, now, False, _stats(data))

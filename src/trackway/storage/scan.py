@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from trackway.log import LogRecord
 from trackway.projects import Project
+from trackway.storage.arrays import arrow_of, numpy_of
 from trackway.storage.batches import events_to_table
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import (
@@ -35,18 +36,22 @@ from trackway.storage.columns import (
     value_kind,
 )
 from trackway.storage.deletions import DeletionList
-from trackway.storage.events_table import EventTable, Part, Snapshot, version_error
+from trackway.storage.events_table import (
+    DEDUPLICATED_KEY,
+    EventTable,
+    Part,
+    Snapshot,
+    version_error,
+)
 from trackway.storage.identity import IdentityMap
 from trackway.storage.identity_scan import Edges, project_identity, source_edges
 from trackway.storage.layout import ProjectPaths
-from trackway.storage.merge_kernel import merge_positions
+from trackway.storage.merge_order import merge_order, select, with_tail
 from trackway.storage.profile_reader import ProfileReader
 from trackway.storage.rekey import Rekey, group_rekey, identity_rekey, rekeyed
 from trackway.storage.tail import LogTail
 from trackway.types import TimeRange
 
-# What deduplication and ordering need, whatever the query asks for.
-_KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
 _EVENT_KINDS = ("track", "import")
 Positions = npt.NDArray[np.int64]
 _READERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="trackway-scan")
@@ -112,6 +117,8 @@ class EventReader:
             def edges() -> Edges:
                 key = ("identity-edges", mode, root, part.path, erased)
                 found: Edges | None = self.cache.get(key)
+                if found is None and not _may_tie(mode, self._stored_columns(root, part)):
+                    found = ([], [])
                 if found is None:
                     found = source_edges(
                         mode, lambda c: self._part_column(root, part, c), deletions
@@ -269,8 +276,9 @@ class EventReader:
     ) -> dict[str, pa.Array]:
         root = snapshot.root if snapshot is not None else Path()
         _, selection, merged = self._rows(root, parts, tail, time_range, deletions, columns)
+        rows = None if selection is None else arrow_of(selection)
         return {
-            column: merged(column) if selection is None else merged(column).take(selection)
+            column: merged(column) if rows is None else merged(column).take(rows)
             for column in columns
         }
 
@@ -288,127 +296,128 @@ class EventReader:
         merged columns. ``columns``, and the ones ordering needs, are read from each part at
         once: one open of the file, its footer parsed once, however many columns."""
         key = tuple(p.path for p in parts)
-        wanted = {*columns, "user_hash", "time"}
+        found = self.cache.get(("order", root, key))
+        # Everything this scan will read from the parts, in one read per part: each file is
+        # opened once and its columns decode on Arrow's threads together.
+        wanted = set(columns)
+        if found is None or tail is not None:
+            wanted |= {"user_hash", "time"}
+        if time_range is not None:
+            wanted.add("time")
         if deletions.all():
-            wanted.add("received_ms")
-        read = {
-            (part.path, column): array
-            for part in parts
-            for column, array in self.part_columns(root, part, sorted(wanted)).items()
-        }
+            wanted |= {"user_hash", "received_ms"}
+        loaded = {p.path: self.part_columns(root, p, sorted(wanted)) for p in parts}
+
+        def part_column(part: Part, column: str) -> pa.Array:
+            array = loaded[part.path].get(column)
+            return self._part_column(root, part, column) if array is None else array
 
         def load(column: str) -> pa.ChunkedArray:
-            return self._chunks(root, parts, tail, column, read)
+            return _chunks(parts, tail, column, part_column)
 
         def load_parts(column: str) -> pa.ChunkedArray:
-            return self._chunks(root, parts, None, column, read)
+            return _chunks(parts, None, column, part_column)
 
-        found = self.cache.get(("order", root, key))
         if found is None:
-            committed = _merge_order(load_parts)
+            clean = [self._footer(root, p)[2] for p in parts]
+            committed = merge_order(load_parts, clean)
             size = 0 if committed is None else committed.nbytes
             self.cache.put(("order", root, key), (committed,), size)
         else:
             committed = found[0]
-        order = committed if tail is None else _with_tail(load, committed, tail.num_rows)
+        order = committed if tail is None else with_tail(load, committed, tail.num_rows)
 
         def merged(column: str) -> pa.Array:
-            return self._column(root, parts, tail, column, order, read)
+            return self._column(root, parts, load(column), tail is None, column, order)
 
-        return order, _select(merged, time_range, deletions), merged
+        return order, select(merged, time_range, deletions), merged
 
     def _column(
         self,
         root: Path,
         parts: list[Part],
-        tail: pa.Table | None,
+        chunks: pa.ChunkedArray,
+        stable: bool,
         column: str,
         order: Positions | None,
-        read: Mapping[tuple[str, str], pa.Array],
     ) -> pa.Array:
+        """The shard's column in merge order; kept while ``stable`` (no tail)."""
+        if order is None and chunks.num_chunks == 1:
+            return chunks.chunk(0)  # one part already in order: the part's own array
         cache_key = ("merged", root, tuple(p.path for p in parts), column)
-        if tail is None:
+        if stable:
             cached = self.cache.get(cache_key)
             if cached is not None:
                 return cached
-        chunks = self._chunks(root, parts, tail, column, read)
-        if order is None:  # already in order: no copy for a single part
+        if order is None:
             merged = chunks.combine_chunks()
-        elif len(order):
-            merged = chunks.take(order).combine_chunks()
+        elif not len(order):
+            merged = pa.nulls(0, column_type(column))
+        elif chunks.num_chunks == 1:
+            merged = chunks.chunk(0).take(arrow_of(order))
         else:
-            merged = pa.array([], column_type(column))
-        if tail is None:
+            merged = chunks.take(arrow_of(order)).combine_chunks()
+        if stable:
             self.cache.put(cache_key, merged, merged.nbytes)
         return merged
 
-    def _chunks(
-        self,
-        root: Path,
-        parts: list[Part],
-        tail: pa.Table | None,
-        column: str,
-        read: Mapping[tuple[str, str], pa.Array],
-    ) -> pa.ChunkedArray:
-        arrays = [read.get((part.path, column)) for part in parts]
-        arrays = [
-            self._part_column(root, part, column) if array is None else array
-            for part, array in zip(parts, arrays, strict=True)
-        ]
-        if tail is not None:
-            arrays.append(_table_column(tail, column))
-        return pa.chunked_array(arrays, column_type(column))
+    def _footer(self, root: Path, part: Part) -> tuple[pq.FileMetaData, frozenset[str], bool]:
+        """A part's Parquet footer, the columns it stores and whether it is free of
+        duplicates; read once per process (a part never changes)."""
+        key = ("footer", root, part.path)
+        found: tuple[pq.FileMetaData, frozenset[str], bool] | None = self.cache.get(key)
+        if found is None:
+            metadata = pq.read_metadata(root / part.path)
+            names = frozenset(metadata.schema.to_arrow_schema().names)
+            deduplicated = DEDUPLICATED_KEY in (metadata.metadata or {})
+            found = (metadata, names, deduplicated)
+            self.cache.put(key, found, metadata.serialized_size + 64 * len(names))
+        return found
 
-    def _part_column(self, root: Path, part: Part, column: str) -> pa.Array:
-        return self.part_columns(root, part, (column,))[column]
+    def footer(self, root: Path, part: Part) -> pq.FileMetaData:
+        """The part's Parquet footer (schema, row groups, column statistics), parsed once and
+        kept: a wide part's footer costs more to parse than a narrow column costs to read."""
+        return self._footer(root, part)[0]
+
+    def _stored_columns(self, root: Path, part: Part) -> frozenset[str]:
+        return self._footer(root, part)[1]
 
     def part_columns(self, root: Path, part: Part, columns: Sequence[str]) -> dict[str, pa.Array]:
-        """``columns`` of one part in the types readers expect (nulls where the part lacks
-        one), each cached; those not cached are read together."""
-        found: dict[str, pa.Array] = {}
+        """The part's ``columns`` (nulls where it has none), decoding those not cached in one
+        read of the file."""
+        out: dict[str, pa.Array] = {}
         missing = []
         for column in columns:
             cached = self.cache.get(("part", root, part.path, column))
             if cached is None:
                 missing.append(column)
             else:
-                found[column] = cached
+                out[column] = cached
         if not missing:
-            return found
-        stored: set[str] = set()
-        parquet = None
-        if any(column != "shard" for column in missing):
-            parquet = self._open(root, part)
-            stored = set(parquet.metadata.schema.names)
-        present = [column for column in missing if column in stored]
-        table = parquet.read(columns=present) if parquet is not None and present else None
+            return out
+        metadata, stored, _ = self._footer(root, part)
+        present = [c for c in missing if c in stored]
+        table = None
+        if present:
+            # memory_map: the file is in the OS page cache after its first read; mapping it
+            # saves copying the compressed pages before decoding them.
+            parquet = pq.ParquetFile(root / part.path, metadata=metadata, memory_map=True)
+            table = parquet.read(columns=present)
         for column in missing:
             if column == "shard":
-                array: pa.Array = pa.array(np.full(part.rows, part.shard, np.int16))
+                array = arrow_of(np.full(part.rows, part.shard, np.int16))
             elif table is not None and column in stored:
-                # ParquetFile.read gives one chunk per row group; read_table splits further,
-                # and merging chunks of a big dictionary column costs more than reading it.
-                array = conform(table.column(column).combine_chunks(), column_type(column))
+                # One chunk per row group; merging chunks of a big dictionary column once here
+                # costs less than every reader of it doing so.
+                array = conform(table.column(column), column_type(column))
             else:
                 array = pa.nulls(part.rows, column_type(column))
             self.cache.put(("part", root, part.path, column), array, array.nbytes)
-            found[column] = array
-        return found
+            out[column] = array
+        return out
 
-    def footer(self, root: Path, part: Part) -> pq.FileMetaData:
-        """The part's Parquet footer (schema, row groups, column statistics), parsed once and
-        kept: a wide part's footer costs more to parse than a narrow column costs to read."""
-        found: pq.FileMetaData | None = self.cache.get(("footer", root, part.path))
-        return self._open(root, part).metadata if found is None else found
-
-    def _open(self, root: Path, part: Part) -> pq.ParquetFile:
-        key = ("footer", root, part.path)
-        metadata: pq.FileMetaData | None = self.cache.get(key)
-        parquet = pq.ParquetFile(root / part.path, metadata=metadata)
-        if metadata is None:
-            metadata = parquet.metadata
-            self.cache.put(key, metadata, int(metadata.serialized_size) * 4 + 1024)
-        return parquet
+    def _part_column(self, root: Path, part: Part, column: str) -> pa.Array:
+        return self.part_columns(root, part, [column])[column]
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +442,29 @@ class ShardRows:
         return self.order if self.selection is None else self.order[self.selection]
 
 
+def _chunks(
+    parts: list[Part],
+    tail: pa.Table | None,
+    column: str,
+    part_column: Callable[[Part, str], pa.Array],
+) -> pa.ChunkedArray:
+    arrays = [part_column(part, column) for part in parts]
+    if tail is not None:
+        arrays.append(_table_column(tail, column))
+    return pa.chunked_array(arrays, column_type(column))
+
+
+def _may_tie(mode: str, stored: frozenset[str]) -> bool:
+    """Whether a part with these columns can hold identity edges: under simplified ID merge
+    only events carrying both a ``$device_id`` and a ``$user_id`` tie ids."""
+    if mode != "simplified":
+        return True
+    return all(
+        property_column(name, "s") in stored or property_column(name, "i") in stored
+        for name in ("$device_id", "$user_id")
+    )
+
+
 def _table_column(table: pa.Table, column: str) -> pa.Array:
     if column in table.column_names:
         return conform(table.column(column), column_type(column))
@@ -442,95 +474,9 @@ def _table_column(table: pa.Table, column: str) -> pa.Array:
 def _shard_rows(tail: pa.Table | None, shard: int) -> pa.Table | None:
     if tail is None:
         return None
-    shards = tail.column("shard").to_numpy()
+    shards = numpy_of(tail.column("shard"))
     rows = np.flatnonzero(shards == shard)
-    return tail.take(rows) if len(rows) else None
-
-
-def _merge_order(load: Callable[[str], pa.ChunkedArray]) -> npt.NDArray[np.int64] | None:
-    """Row order of the concatenated chunks: by (user, time), duplicates dropped; None when
-    the rows already are in that order without duplicates. Duplicates can only sit among rows
-    of equal (user, time), so the other key columns are read only when such rows exist."""
-    users = load("user_hash").to_numpy()
-    times = load("time").to_numpy()
-    # Parts are written sorted, but a Delta DELETE may rewrite one in another order, and
-    # several parts interleave: sort unless the rows already are in order (a cheap check).
-    sorted_already = bool(
-        np.all((users[1:] > users[:-1]) | ((users[1:] == users[:-1]) & (times[1:] >= times[:-1])))
-    )
-    order = None if sorted_already else np.lexsort((times, users)).astype(np.int64)
-    u, t = (users, times) if order is None else (users[order], times[order])
-    same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
-    if len(same) == 0:
-        return order
-    keys = {c: load(c) for c in _KEY_COLUMNS}
-    return _drop_duplicates(
-        np.arange(len(users), dtype=np.int64) if order is None else order, same, keys
-    )
-
-
-def _with_tail(
-    load: Callable[[str], pa.ChunkedArray],
-    committed: npt.NDArray[np.int64] | None,
-    tail_rows: int,
-) -> npt.NDArray[np.int64]:
-    """Row order of the committed parts (in ``committed`` order) and the tail's rows after
-    them: the tail is short and sorted, so it is merged in (one linear pass) rather than
-    everything sorted again; then duplicates across the two are dropped."""
-    users = np.asarray(load("user_hash").to_numpy(), np.int64)
-    times = np.asarray(load("time").to_numpy(), np.int64)
-    n = len(users) - tail_rows
-    first = np.arange(n, dtype=np.int64) if committed is None else committed
-    second = np.arange(n, len(users), dtype=np.int64)
-    merged = merge_positions(users[first], times[first], users[second], times[second])
-    order = np.concatenate((first, second))[merged]
-    u, t = users[order], times[order]
-    same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
-    if len(same) == 0:
-        return order
-    return _drop_duplicates(order, same, {c: load(c) for c in _KEY_COLUMNS})
-
-
-def _drop_duplicates(
-    order: npt.NDArray[np.int64], same: npt.NDArray[np.int64], keys: dict[str, pa.ChunkedArray]
-) -> npt.NDArray[np.int64]:
-    """Within runs of equal (user, time), keep one row per (event, insert_id): the latest
-    received. Such runs are rare and short, so plain Python over them is cheap."""
-    events = keys["event"]
-    insert_ids = keys["insert_id"]
-    received = keys["received_ms"].to_numpy()
-    candidates = np.union1d(same, same + 1)  # positions in ``order`` within a run
-    best: dict[tuple[Any, ...], tuple[int, int]] = {}
-    users = keys["user_hash"].to_numpy()
-    times = keys["time"].to_numpy()
-    for position in candidates.tolist():
-        row = int(order[position])
-        key = (int(users[row]), int(times[row]), events[row].as_py(), insert_ids[row].as_py())
-        kept = best.get(key)
-        if kept is None or received[row] >= received[kept[1]]:
-            best[key] = (position, row)
-    keep = np.ones(len(order), bool)
-    keep[candidates] = False
-    keep[[position for position, _ in best.values()]] = True
-    return order[keep]
-
-
-def _select(
-    merged: Callable[[str], pa.Array], time_range: TimeRange | None, deletions: DeletionList
-) -> npt.NDArray[np.int64] | None:
-    mask: npt.NDArray[np.bool_] | None = None
-    if time_range is not None:
-        times = merged("time").to_numpy()
-        inside = (times >= time_range[0]) & (times < time_range[1])
-        if not inside.all():
-            mask = inside
-    if deletions.all():
-        survivors = deletions.keep_mask(
-            merged("user_hash").to_numpy(), merged("received_ms").to_numpy()
-        )
-        if survivors is not None:
-            mask = survivors if mask is None else mask & survivors
-    return None if mask is None else np.flatnonzero(mask)
+    return tail.take(arrow_of(rows)) if len(rows) else None
 
 
 def property_columns(reader: EventReader, project: Project) -> dict[str, list[str]]:
