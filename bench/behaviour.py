@@ -29,19 +29,8 @@ from typing import Any
 
 import msgspec
 
-from bench.harness import (
-    DAY_MS,
-    DAYS,
-    END_MS,
-    FIRST_DAY,
-    START_MS,
-    Paths,
-    Runner,
-    Suite,
-    main,
-    open_sql,
-    same_rows,
-)
+from bench.harness import Runner, Suite, main, open_sql, same_rows
+from bench.prepared import DAY_MS, DAYS, END_MS, FIRST_DAY, START_MS, Paths
 from trackway.datagen import EVENT_NAMES, FUNNEL
 from trackway.projects import ProjectCatalog
 from trackway.query.behaviour.spec import (

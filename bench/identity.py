@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.behaviour import LAST_DAY, _funnel_spec, chdb_funnel, duckdb_funnel
-from bench.harness import DAYS, END_MS, FIRST_DAY, SIZES, START_MS, _chdb_session
+from bench.prepared import DAYS, END_MS, FIRST_DAY, SIZES, START_MS, chdb_session
 from trackway.datagen import BROWSERS, EVENT_NAMES, FUNNEL, Events, generate
 from trackway.projects import Project, ProjectCatalog
 from trackway.query.behaviour.spec import FunnelSpec
@@ -173,7 +173,7 @@ def _duckdb(parquet: Path) -> Callable[[str], list[int]]:
 
 
 def _chdb(parquet: Path) -> Callable[[str], list[int]]:
-    sess = _chdb_session(None)
+    sess = chdb_session(None)
     sess.query(
         "CREATE TABLE events (sent String, device Nullable(String), uid Nullable(String),"
         " user_id Int64, time Int64, event LowCardinality(String),"
