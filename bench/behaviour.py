@@ -31,6 +31,7 @@ import msgspec
 
 from bench.harness import Runner, Suite, main, open_sql, same_rows
 from bench.prepared import DAY_MS, DAYS, END_MS, FIRST_DAY, START_MS, Paths
+from bench.through_ingest import ThroughIngest
 from trackway.datagen import EVENT_NAMES, FUNNEL
 from trackway.projects import ProjectCatalog
 from trackway.query.behaviour.spec import (
@@ -474,6 +475,7 @@ SUITE = Suite(
     open=open_engine,
     warm_up_trackway=_warm_up_trackway,
     same_answer=same_answer,
+    extension=ThroughIngest({q.key: (q.spec, q.answer) for q in QUERIES}),
     skip=_skip,
     notes=targets,
     report={

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import pyarrow as pa
 
@@ -61,6 +61,22 @@ def _no_notes(summary: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     return [], {}
 
 
+class Extension(Protocol):
+    """A mode added to a suite's command line (``bench.through_ingest``): its options, and
+    a run after the engines' that reads their results and returns the lines to print, what
+    to add to the report, and whether its answers matched."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(
+        self,
+        suite: Suite,
+        args: argparse.Namespace,
+        root: Path,
+        results: dict[str, dict[str, dict[str, Any]]],
+    ) -> tuple[list[str], dict[str, Any], bool] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Suite:
     name: str  # the module bench.<name> runs the workers; results go to <name>.json
@@ -73,6 +89,7 @@ class Suite:
     # summary -> lines printed below the table and entries added to the report
     notes: Callable[[dict[str, Any]], tuple[list[str], dict[str, Any]]] = field(default=_no_notes)
     report: dict[str, Any] = field(default_factory=dict)  # added to the report as is
+    extension: Extension | None = None
 
 
 # --- The peers (run inside a worker) ------------------------------------------------------
@@ -407,6 +424,8 @@ def main(suite: Suite, description: str, argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / f"bench/results/{suite.name}.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    if suite.extension is not None:
+        suite.extension.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(suite, json.loads(args.worker))))
@@ -449,6 +468,10 @@ def main(suite: Suite, description: str, argv: list[str] | None = None) -> int:
     notes, extra = suite.notes(summary)
     for line in notes:
         print(line)
+    ran = suite.extension.run(suite, args, root, results) if suite.extension else None
+    if ran is not None:
+        print("\n".join(ran[0]))
+        extra |= ran[1]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "size": args.size,
@@ -473,7 +496,8 @@ def main(suite: Suite, description: str, argv: list[str] | None = None) -> int:
     }
     args.out.write_text(json.dumps(report, indent=1))
     print(f"\nwrote {args.out}")
-    return 0 if all(c["match"] for c in checks.values()) else 1
+    matched = all(c["match"] for c in checks.values()) and (ran is None or ran[2])
+    return 0 if matched else 1
 
 
 def _commit() -> dict[str, Any]:

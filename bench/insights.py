@@ -35,6 +35,7 @@ import msgspec
 
 from bench.harness import Runner, Suite, main, open_sql, same_rows
 from bench.prepared import DAY_MS, DAYS, END_MS, FIRST_DAY, START_MS, Paths
+from bench.through_ingest import ThroughIngest
 from trackway.projects import ProjectCatalog
 from trackway.query.breakdowns import Breakdown
 from trackway.query.insights.spec import InsightsSpec, Metric
@@ -239,6 +240,7 @@ SUITE = Suite(
     open=open_engine,
     warm_up_trackway=_warm_up_trackway,
     same_answer=same_answer,
+    extension=ThroughIngest({q.key: (q.spec, q.answer) for q in QUERIES}),
 )
 
 
