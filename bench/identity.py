@@ -28,11 +28,14 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from bench import identity_ingest
 from bench.behaviour import LAST_DAY, _funnel_spec
 from bench.identity_data import (
+    CACHE_BYTES,
     COHORT_AT_LEAST,
     COHORT_EVENT,
     ROOT,
@@ -42,6 +45,7 @@ from bench.identity_data import (
     prepare,
 )
 from bench.prepared import FIRST_DAY, SIZES
+from bench.through_load import add_options
 from trackway.projects import Project, ProjectCatalog
 from trackway.query.behaviour.spec import FunnelSpec
 from trackway.query.cohorts.spec import CohortDefinition
@@ -50,7 +54,7 @@ from trackway.services import cohorts
 from trackway.services.context import Services
 from trackway.storage.scan import EventReader
 
-CACHE_BYTES = 8 << 30
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _saved_cohort(data_dir: Path, project: Project) -> int:
@@ -129,7 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="trackway,duckdb,chdb")
+    parser.add_argument("--out", type=Path, default=REPO / "bench/results/identity.json")
+    add_options(parser)
+    parser.add_argument(
+        "--identity-batch-users",
+        type=int,
+        default=1000,
+        help="through ingest: new users in each batch of the commit and log-tail runs",
+    )
     args = parser.parse_args(argv)
+    if args.through_ingest and "trackway" not in args.only.split(","):
+        parser.error("--through-ingest compares with trackway's direct runs: keep it in --only")
     root = prepare(args.size, args.seed, ROOT / f"{args.size}-seed{args.seed}")
     engines = {
         "trackway": lambda: _trackway(root / "trackway"),
@@ -164,8 +178,20 @@ def main(argv: list[str] | None = None) -> int:
     for engine, got in answers.items():
         status = "same" if got == reference else f"DIFFERENT: {got} vs {reference}"
         print(f"answers {engine}: {status}")
+    matched = all(got == reference for got in answers.values())
+    report: dict[str, Any] = {"size": args.size, "runs": args.runs, "answers": answers}
+    report |= {"warm_ms": warm, "first_ms": first}
+    if args.through_ingest:
+        direct = {"answers": answers, "warm": warm, "first": first}
+        lines, through, through_matched = identity_ingest.run(args, root, direct)
+        print("\n".join(lines))
+        report |= through
+        matched = matched and through_matched
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.out}")
     print(json.dumps({"answers": answers.get("trackway", reference)}))
-    return 0
+    return 0 if matched else 1
 
 
 if __name__ == "__main__":

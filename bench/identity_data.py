@@ -28,6 +28,7 @@ ROOT = Path(tempfile.gettempdir()) / "trackway-bench-identity"
 IDENTIFIED_EVERY = 10  # one user in ten starts anonymous
 COHORT_EVENT = "Viewed Pricing"
 COHORT_AT_LEAST = 2
+CACHE_BYTES = 8 << 30  # the scan cache of trackway's readers, in process or served
 STEPS = list(FUNNEL)
 
 

@@ -1,5 +1,5 @@
-"""The benchmark's view of the processes it starts: ports, start and stop, and what
-``/proc`` says about their CPU time and their log thread's writes."""
+"""The benchmark's view of the processes it starts: ports, start and stop, pinning to cores,
+and what ``/proc`` says about their CPU time, memory and their log thread's writes."""
 
 from __future__ import annotations
 

@@ -37,15 +37,17 @@ WORKER_PER_CORE_TARGET = 100_000
 VISIBLE_TARGET = 100_000
 
 
-def add_options(parser: argparse.ArgumentParser) -> None:
+def add_options(parser: argparse.ArgumentParser, flag: bool = True) -> None:
+    """The through-ingest options; ``flag``: with ``--through-ingest`` to turn the mode on."""
     cores = sorted(os.sched_getaffinity(0))
     group = parser.add_argument_group("through ingest")
-    group.add_argument(
-        "--through-ingest",
-        action="store_true",
-        help="also load the same rows into a fresh `trackway serve` over HTTP /import and"
-        " query it over HTTP (bench/README.md)",
-    )
+    if flag:
+        group.add_argument(
+            "--through-ingest",
+            action="store_true",
+            help="also load the same rows into a fresh `trackway serve` over HTTP /import"
+            " and query it over HTTP (bench/README.md)",
+        )
     group.add_argument("--http-core", type=int, default=cores[0], help="-1: do not pin")
     group.add_argument("--worker-core", type=int, default=cores[-1], help="-1: do not pin")
     group.add_argument("--import-clients", type=int, default=2, help="processes per project")
@@ -88,9 +90,12 @@ def _core(value: int) -> int | None:
     return None if value < 0 else value
 
 
-def load(args: argparse.Namespace, work: Path, sources: list[Source]) -> Loaded:
-    """Make the projects, start the server pinned, send the untimed sources and then the
-    timed ones together, and measure until the worker has stored and settled."""
+def load(
+    args: argparse.Namespace, work: Path, sources: list[Source], env: dict[str, str] | None = None
+) -> Loaded:
+    """Make the projects, start the server pinned (``env`` added to its environment), send
+    the untimed sources and then the timed ones together, and measure until the worker has
+    stored and settled."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     data_dir = work / "data"
@@ -102,7 +107,7 @@ def load(args: argparse.Namespace, work: Path, sources: list[Source]) -> Loaded:
         write_events(source.rows, encoded[source.name])
     encode_s = time.perf_counter() - started
     http_core, worker_core = _core(args.http_core), _core(args.worker_core)
-    server = Served(data_dir, work / "server.log")
+    server = Served(data_dir, work / "server.log", env)
     loaded = Loaded(server, projects)
     try:
         listening_s = server.start(http_core, worker_core)
