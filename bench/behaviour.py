@@ -16,6 +16,7 @@ docs/behaviour.md, and the peers' SQL is written to give exactly trackway's numb
 
     .venv/bin/python -m bench.behaviour --size S
     .venv/bin/python -m bench.behaviour --size S --only duckdb,chdb --queries Q5,L20
+    .venv/bin/python -m bench.behaviour --size S --through-ingest  # also over HTTP /import
 """
 
 from __future__ import annotations

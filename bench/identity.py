@@ -17,7 +17,11 @@ Timings: **warm** = median of ``--runs`` after one untimed run, in one process; 
 the first query of a fresh reader/connection over data already in the OS cache (trackway
 builds the identity map and re-homes rows then; a new commit or merge costs about this).
 
+``--through-ingest`` also sends the rows over HTTP ``/import`` to a ``trackway serve`` and
+asks there (``bench.identity_ingest``).
+
     .venv/bin/python -m bench.identity --size M --runs 3
+    .venv/bin/python -m bench.identity --size S --through-ingest
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ cold is a fresh process reading its Delta table and is compared with the peers' 
 
     .venv/bin/python -m bench.insights --size S
     .venv/bin/python -m bench.insights --size M --runs 3 --only duckdb,trackway
+    .venv/bin/python -m bench.insights --size S --through-ingest  # also over HTTP /import
 """
 
 from __future__ import annotations

@@ -237,8 +237,8 @@ def _compare(
     http = report["http_overhead"]["median_ms"]
     lines = [
         *load_text,
-        "\nthrough ingest, per query, ms (median and min of the runs; srv cpu: the server's"
-        " mean CPU per run from /proc, 10 ms ticks; +http: the direct layout's median plus"
+        "\nthrough ingest, per query, ms (median and min of the runs; srv cpu: the HTTP"
+        " process's mean CPU per run from /proc, 10 ms ticks; +http: the direct layout's median plus"
         f" the HTTP overhead, {http:.2f} ms for GET /api/v1/me; chdb and duckdb: warm-memory):",
     ]
     header = (

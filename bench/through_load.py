@@ -133,6 +133,7 @@ def load(
             server.wait_quiet()
         server.pin(http_core, worker_core)  # threads started since inherit; again to be sure
         cpu_before = server.cpu()
+        load_average = os.getloadavg()[0]
         sent = send(targets(True), args.import_clients, args.import_connections)
         cpu_acked = server.cpu()
         stored_at = server.wait_stored()
@@ -143,6 +144,7 @@ def load(
             "encode_s": encode_s,
             "listening_s": listening_s,
             "pinned": {"http": http_core, "worker": worker_core},
+            "load_average": {"before": load_average, "after": os.getloadavg()[0]},
             "cores_seen": server.cores(),
             "sent": sent,
             "acked_s": sent["last_ack"] - sent["start"],
@@ -214,6 +216,11 @@ def load_lines(report: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]
         f" clients {sent['client_cpu_s']:.1f}; to settled: HTTP"
         f" {report['cpu_s']['settled']['http']:.1f}, worker"
         f" {report['cpu_s']['settled']['worker']:.1f}",
+        f"  share of its core used: HTTP {report['cpu_s']['acked']['http'] / report['acked_s']:.0%}"
+        f" (first send to last ack), worker {cpu['worker'] / report['stored_s']:.0%} (to"
+        " committed); under 100% while behind, something else had the core (load average"
+        f" {report['load_average']['before']:.1f} before, {report['load_average']['after']:.1f}"
+        " after, on all cores)",
         f"  encoding the bodies beforehand took {report['encode_s']:.1f} s; tables: "
         + ", ".join(
             f"{name} version {t['version']}, {t['parts']} parts"
@@ -245,18 +252,18 @@ def memory_line(label: str, memory: dict[str, dict[str, float]]) -> str:
 def timed_calls(
     server: Served, call: Callable[[], Any], runs: int
 ) -> tuple[Any, list[float], float]:
-    """One untimed call, then ``runs`` timed: (first answer, wall seconds, the server's
-    mean CPU-seconds per call, HTTP process and worker together, from /proc ticks)."""
+    """One untimed call, then ``runs`` timed: (first answer, wall seconds, the HTTP
+    process's mean CPU-seconds per call, from /proc ticks)."""
     first = call()
     times = []
-    before = sum(server.cpu().values())
+    before = server.cpu()["http"]
     for _ in range(runs):
         started = time.perf_counter()
         again = call()
         times.append(time.perf_counter() - started)
         if again != first:
             raise AssertionError(f"an answer changed between runs: {again!r} vs {first!r}")
-    cpu = (sum(server.cpu().values()) - before) / runs
+    cpu = (server.cpu()["http"] - before) / runs
     return first, times, cpu
 
 
