@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import orjson
 
 from bench.processes import (
+    alive,
     cpu_seconds,
     descendants,
     free_port,
@@ -54,6 +55,7 @@ SERVER_ENV = {
 
 QUIET_INTERVAL_S = 0.5
 IDLE_CPU_S = 0.1  # of the worker over QUIET_INTERVAL_S: idle polling costs about 0.02
+IDLE_CONNECTION_S = 3.0
 
 
 def create_project(data_dir: Path, name: str, id_merge: str = "simplified") -> dict[str, Any]:
@@ -78,6 +80,7 @@ class Served:
         self.worker: int | None = None
         self._children: list[int] = []
         self._connection: HTTPConnection | None = None
+        self._used = 0.0  # time.monotonic of the connection's last answer
 
     # --- Processes ------------------------------------------------------------------------
 
@@ -154,7 +157,7 @@ class Served:
         os.kill(self.worker, signal.SIGSTOP)
 
     def resume_worker(self) -> None:
-        if self.worker is not None:
+        if self.worker is not None and alive(self.worker):
             os.kill(self.worker, signal.SIGCONT)
 
     def cpu(self) -> dict[str, float]:
@@ -251,6 +254,10 @@ class Served:
         headers = {"Authorization": f"Basic {token}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
+        if self._connection is not None and time.monotonic() - self._used > IDLE_CONNECTION_S:
+            # uvicorn closes a connection idle for 5 s: a new one rather than a failed send.
+            self._connection.close()
+            self._connection = None
         for attempt in (1, 2):
             if self._connection is None:
                 self._connection = HTTPConnection("127.0.0.1", self.port, timeout=3600)
@@ -258,6 +265,7 @@ class Served:
                 self._connection.request(method, path, body, headers)
                 response = self._connection.getresponse()
                 answer = response.read()
+                self._used = time.monotonic()
                 break
             except (ConnectionError, OSError):
                 # A connection the server closed while idle: one new connection, once.
