@@ -176,11 +176,12 @@ class ThroughIngest:
             for run in range(runs + 1):
                 started = server.restart()
                 server.wait_quiet()
+                (_, first), *_ = self.calls(server, bench, q)
                 before = time.perf_counter()
                 for other in queries:
                     self.calls(server, tiny, other)[0][1]()
                 ready = time.perf_counter()
-                answers.append(self.calls(server, bench, q)[0][1]())
+                answers.append(first())
                 if run:
                     listening.append(started)
                     warm_up.append(ready - before)
