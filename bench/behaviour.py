@@ -16,6 +16,7 @@ docs/behaviour.md, and the peers' SQL is written to give exactly trackway's numb
 
     .venv/bin/python -m bench.behaviour --size S
     .venv/bin/python -m bench.behaviour --size S --only duckdb,chdb --queries Q5,L20
+    .venv/bin/python -m bench.behaviour --size S --through-ingest  # also over HTTP /import
 """
 
 from __future__ import annotations
@@ -29,19 +30,9 @@ from typing import Any
 
 import msgspec
 
-from bench.harness import (
-    DAY_MS,
-    DAYS,
-    END_MS,
-    FIRST_DAY,
-    START_MS,
-    Paths,
-    Runner,
-    Suite,
-    main,
-    open_sql,
-    same_rows,
-)
+from bench.harness import Runner, Suite, main, open_sql, same_rows
+from bench.prepared import DAY_MS, DAYS, END_MS, FIRST_DAY, START_MS, Paths
+from bench.through_ingest import ThroughIngest
 from trackway.datagen import EVENT_NAMES, FUNNEL
 from trackway.projects import ProjectCatalog
 from trackway.query.behaviour.spec import (
@@ -485,6 +476,7 @@ SUITE = Suite(
     open=open_engine,
     warm_up_trackway=_warm_up_trackway,
     same_answer=same_answer,
+    extension=ThroughIngest({q.key: (q.spec, q.answer) for q in QUERIES}),
     skip=_skip,
     notes=targets,
     report={

@@ -19,6 +19,7 @@ cold is a fresh process reading its Delta table and is compared with the peers' 
 
     .venv/bin/python -m bench.insights --size S
     .venv/bin/python -m bench.insights --size M --runs 3 --only duckdb,trackway
+    .venv/bin/python -m bench.insights --size S --through-ingest  # also over HTTP /import
 """
 
 from __future__ import annotations
@@ -33,19 +34,9 @@ from typing import Any
 
 import msgspec
 
-from bench.harness import (
-    DAY_MS,
-    DAYS,
-    END_MS,
-    FIRST_DAY,
-    START_MS,
-    Paths,
-    Runner,
-    Suite,
-    main,
-    open_sql,
-    same_rows,
-)
+from bench.harness import Runner, Suite, main, open_sql, same_rows
+from bench.prepared import DAY_MS, DAYS, END_MS, FIRST_DAY, START_MS, Paths
+from bench.through_ingest import ThroughIngest
 from trackway.projects import ProjectCatalog
 from trackway.query.breakdowns import Breakdown
 from trackway.query.insights.spec import InsightsSpec, Metric
@@ -250,6 +241,7 @@ SUITE = Suite(
     open=open_engine,
     warm_up_trackway=_warm_up_trackway,
     same_answer=same_answer,
+    extension=ThroughIngest({q.key: (q.spec, q.answer) for q in QUERIES}),
 )
 
 

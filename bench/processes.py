@@ -1,8 +1,9 @@
-"""The benchmark's view of the processes it starts: ports, start and stop, and what
-``/proc`` says about their CPU time and their log thread's writes."""
+"""The benchmark's view of the processes it starts: ports, start and stop, pinning to cores,
+and what ``/proc`` says about their CPU time, memory and their log thread's writes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -121,3 +122,56 @@ def alive(pid: int) -> bool:
             return file.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """The process's resident set now (VmRSS) and at its peak (VmHWM), in MB; empty if gone."""
+    out: dict[str, float] = {}
+    try:
+        with open(f"/proc/{pid}/status") as file:
+            for line in file:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[{"VmRSS": "rss_mb", "VmHWM": "hwm_mb"}[key]] = int(value.split()[0]) / 1024
+    except OSError:
+        return {}
+    return out
+
+
+def pin(pid: int, cores: set[int]) -> None:
+    """Every thread of ``pid`` to ``cores`` (``sched_setaffinity`` on a pid moves only the
+    thread of that id; threads started later inherit their creator's)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return
+    for task in tasks:
+        with contextlib.suppress(OSError):  # a thread may end meanwhile
+            os.sched_setaffinity(int(task), cores)
+
+
+def thread_cores(pid: int) -> list[int]:
+    """The cores any thread of ``pid`` may run on, to check a pinning held."""
+    cores: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for task in tasks:
+        with contextlib.suppress(OSError):
+            cores |= os.sched_getaffinity(int(task))
+    return sorted(cores)
+
+
+def spawned_child(pid: int) -> int | None:
+    """The child that ``multiprocessing``'s spawn start method made (``trackway serve``'s
+    storage worker), told from its resource tracker by the command line."""
+    for child in descendants(pid)[1:]:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as file:
+                command = file.read()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            return child
+    return None
