@@ -652,8 +652,8 @@ MIXPANEL_ERRORS = [
     ("/funnels", {**DATES, "steps": STEPS_PARAM, "workspace_id": "3"}, "data views"),
     (
         "/funnels",
-        {"from_date": "2020-01-01", "to_date": "2026-01-01", "steps": STEPS_PARAM},
-        "at most 400",
+        {"from_date": "2010-01-01", "to_date": "2026-01-01", "steps": STEPS_PARAM},
+        "at most 4000 date buckets, got 5845",
     ),
     (
         "/funnels",

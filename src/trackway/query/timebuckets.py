@@ -79,8 +79,16 @@ def day_range(from_date: date, to_date: date, tz: ZoneInfo) -> tuple[int, int]:
 
 
 def buckets(
-    from_date: date, to_date: date, unit: str, tz: ZoneInfo, max_buckets: int = 100_000
+    from_date: date,
+    to_date: date,
+    unit: str,
+    tz: ZoneInfo,
+    max_buckets: int = 100_000,
+    every: int = 1,
 ) -> Buckets:
+    """The ``unit``s that cover ``from_date`` .. ``to_date``, the first and last cut to the
+    range, each labelled by its first moment; from a day up, ``every`` units per bucket,
+    counted from the one ``from_date`` is in."""
     if unit not in UNITS:
         raise SpecError(f"Expected `unit` one of {', '.join(UNITS)}, got {unit!r}")
     if to_date < from_date:
@@ -96,11 +104,12 @@ def buckets(
     end = datetime.combine(to_date + timedelta(days=1), datetime.min.time(), tz)
     local = _floor(datetime.combine(from_date, datetime.min.time()), unit)
     starts: list[datetime] = []
-    while local.replace(tzinfo=tz) < end:
-        starts.append(local.replace(tzinfo=tz))
+    following: datetime | None = local
+    while following is not None and following.replace(tzinfo=tz) < end:
+        starts.append(following.replace(tzinfo=tz))
         if len(starts) > max_buckets:
             raise SpecError(f"Expected at most {max_buckets} {unit} buckets; narrow the range")
-        local = _next(local, unit)
+        following = _next(following, unit, every)
     edges = [max(_ms(s), first_ms) for s in starts] + [end_ms]
     return Buckets(unit, np.array(edges, np.int64), tuple(_label(s, unit) for s in starts))
 
@@ -146,15 +155,18 @@ def _floor(moment: datetime, unit: str) -> datetime:
     return moment
 
 
-def _next(moment: datetime, unit: str) -> datetime:
-    if unit in ("day", "minute", "hour"):
-        return moment + timedelta(days=1)
-    if unit == "week":
-        return moment + timedelta(days=7)
-    months = 1 if unit == "month" else 3
+def _next(moment: datetime, unit: str, every: int = 1) -> datetime | None:
+    """The start of the bucket after the one starting at ``moment``; None past the calendar
+    (and past any range that can be asked for)."""
+    if unit in ("day", "minute", "hour", "week"):
+        try:
+            return moment + timedelta(days=every * (7 if unit == "week" else 1))
+        except OverflowError:
+            return None
+    months = every * (1 if unit == "month" else 3)
     year, month = divmod(moment.month - 1 + months, 12)
     if moment.year + year > 9999:
-        return datetime.max  # past any range that can be asked for
+        return None
     return moment.replace(year=moment.year + year, month=month + 1)
 
 

@@ -1,9 +1,9 @@
 """Mixpanel's ``/funnels`` and ``/funnels/list``: a saved funnel (``funnel_id``) or, trackway's
-extension, ``steps`` run once per date bucket, in Mixpanel's shape."""
+extension, ``steps``, a funnel of its own per date bucket, in Mixpanel's shape."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -14,21 +14,20 @@ from trackway.api import params as p
 from trackway.api.endpoints import Endpoint, Params, json, object_id
 from trackway.errors import PayloadError
 from trackway.projects import Project
-from trackway.query.behaviour.result import FunnelResult, FunnelStep
-from trackway.query.behaviour.spec import FunnelSpec, Length, Step
+from trackway.query.behaviour.funnel_merge import MAX_PERIODS
+from trackway.query.behaviour.result import FunnelPeriod, FunnelResult, PeriodStep
+from trackway.query.behaviour.spec import FunnelSpec, Length, StartPeriods, Step
 from trackway.query.breakdowns import OTHER, Breakdown
 from trackway.services import reports, saved
 from trackway.services.context import Services
 
 _LENGTH_UNITS = ("second", "minute", "hour", "day")
 _PERIOD_UNITS = ("day", "week", "month")
-# Each funnel bucket is a run of its own: bound the work one request may ask for.
-MAX_FUNNEL_BUCKETS = 400
 
 
 def funnels(services: Services, project: Project, params: Params, _: Request) -> Response:
-    """One funnel per date bucket, each an independent run over the attempts that start in
-    the bucket (conversions may end after it)."""
+    """One funnel per date bucket: the attempts that start in the bucket (conversions may
+    end after it), all buckets from one run of the funnel (``per_period``)."""
     start, end = p.dates(params)
     spec = _funnel(services, project, params, start, end)
     on = params.get("on") or None
@@ -39,13 +38,14 @@ def funnels(services: Services, project: Project, params: Params, _: Request) ->
         limit=limit,
         unit=None,
         drop_offs=None,
+        per_period=_buckets(params, start, end),
     )
-    data: dict[str, Any] = {}
-    for label, first, last in _funnel_buckets(params, start, end):
-        result: FunnelResult = reports.run(
-            services, project, msgspec.structs.replace(spec, from_date=first, to_date=last)
-        )
-        data[label] = _segmented(result, spec.steps) if on else _funnel_shape(result, spec.steps)
+    result: FunnelResult = reports.run(services, project, spec)
+    assert result.periods is not None
+    data = {
+        period.period: _segmented(period, spec.steps) if on else _funnel_shape(period, spec.steps)
+        for period in result.periods
+    }
     return json({"meta": {"dates": list(data)}, "data": data})
 
 
@@ -91,81 +91,62 @@ def _steps(raw: str) -> list[Step]:
     return steps
 
 
-def _funnel_buckets(params: Params, start: date, end: date) -> list[tuple[str, date, date]]:
-    """(label, first day, last day) of each bucket: ``interval`` days from ``from_date``, or
-    calendar ``unit``s labelled by their first day (weeks start on Monday), cut to the range."""
+def _buckets(params: Params, start: date, end: date) -> StartPeriods:
+    """``interval`` days from ``from_date``, or calendar ``unit``s (weeks start on Monday)
+    labelled by their first day; either cut to the range."""
     if params.get("interval") and params.get("unit"):
         raise PayloadError("Expected one of `interval` or `unit`, got both")
-    unit = p.choice(params, "unit", _PERIOD_UNITS, "day") if params.get("unit") else None
-    days = p.integer(params, "interval", 1, 1, 36_500) or 1
-    out: list[tuple[str, date, date]] = []
-    period = _period_start(start, unit)
-    while period <= end:
-        if len(out) == MAX_FUNNEL_BUCKETS:
-            raise PayloadError(
-                f"Expected at most {MAX_FUNNEL_BUCKETS} date buckets; "
-                "narrow the dates or use a larger `interval` or `unit`"
-            )
-        try:
-            following: date | None = _next_period(period, unit, days)
-        except OverflowError:
-            following = None  # past the calendar: the engine says which dates it takes
-        last = end if following is None else min(following - timedelta(days=1), end)
-        out.append((str(period), max(period, start), last))
-        if following is None:
-            break
-        period = following
-    return out
+    if params.get("unit"):
+        unit = p.choice(params, "unit", _PERIOD_UNITS, "day")
+        buckets = StartPeriods(unit=unit)  # type: ignore[arg-type]
+        if unit == "week":
+            count = (end - start).days // 7 + (end.weekday() < start.weekday()) + 1
+        elif unit == "month":
+            count = (end.year - start.year) * 12 + end.month - start.month + 1
+        else:
+            count = (end - start).days + 1
+    else:
+        buckets = StartPeriods(every=p.integer(params, "interval", 1, 1, 36_500) or 1)
+        count = -(-((end - start).days + 1) // buckets.every)
+    if count > MAX_PERIODS:
+        raise PayloadError(
+            f"Expected at most {MAX_PERIODS} date buckets, got {count}; "
+            "narrow the dates or use a larger `interval` or `unit`"
+        )
+    return buckets
 
 
-def _period_start(day: date, unit: str | None) -> date:
-    if unit == "week":
-        return day - timedelta(days=day.weekday())
-    if unit == "month":
-        return day.replace(day=1)
-    return day
+def _funnel_shape(period: FunnelPeriod, steps: list[Step]) -> dict[str, Any]:
+    return _mixpanel_funnel(period.steps, steps, timed=True)
 
 
-def _next_period(period: date, unit: str | None, days: int) -> date:
-    if unit == "month":
-        return (period + timedelta(days=31)).replace(day=1)
-    return period + timedelta(days={"day": 1, "week": 7}.get(unit or "", days))
-
-
-def _funnel_shape(result: FunnelResult, steps: list[Step]) -> dict[str, Any]:
-    counts = [s.count for s in result.steps]
-    return _mixpanel_funnel(counts, result.steps, steps)
-
-
-def _segmented(result: FunnelResult, steps: list[Step]) -> dict[str, Any]:
+def _segmented(period: FunnelPeriod, steps: list[Step]) -> dict[str, Any]:
     """Each shown segment's funnel; times to convert are not kept per segment (null)."""
-    assert result.segments is not None
+    assert period.segments is not None
     return {
-        str(row.segment[0]): _mixpanel_funnel(row.counts, None, steps)
-        for row in result.segments.rows
+        str(row.segment[0]): _mixpanel_funnel(
+            [PeriodStep(count, None, None) for count in row.counts], steps, timed=False
+        )
+        for row in period.segments.rows
         if row.segment != [OTHER]  # Mixpanel's legacy shapes list the top values only
     }
 
 
-def _mixpanel_funnel(
-    counts: list[int], timed: list[FunnelStep] | None, steps: list[Step]
-) -> dict[str, Any]:
+def _mixpanel_funnel(counted: list[PeriodStep], steps: list[Step], timed: bool) -> dict[str, Any]:
+    counts = [s.count for s in counted]
     out = []
     ratios: list[float] = []
-    for k, (count, step) in enumerate(zip(counts, steps, strict=True)):
+    for k, (found, step) in enumerate(zip(counted, steps, strict=True)):
         names = step.events()
         event = names[0] if names is not None and len(names) == 1 else step.label()
-        ratios.append(_ratio(count, counts[k - 1] if k else count))
-        times = None if timed is None else timed[k].time_to_convert
+        ratios.append(_ratio(counts[k], counts[k - 1] if k else counts[k]))
         out.append(
             {
-                "count": count,
-                "avg_time": None if times is None else round(times.avg_ms / 1000),
-                "avg_time_from_start": None
-                if times is None
-                else round(times.avg_from_start_ms / 1000),
+                "count": counts[k],
+                "avg_time": _seconds(found.avg_ms) if timed else None,
+                "avg_time_from_start": _seconds(found.avg_from_start_ms) if timed else None,
                 "step_conv_ratio": ratios[k],
-                "overall_conv_ratio": _ratio(count, counts[0]),
+                "overall_conv_ratio": _ratio(counts[k], counts[0]),
                 "goal": event,
                 "event": event,
                 "step_label": step.label(),
@@ -181,6 +162,10 @@ def _mixpanel_funnel(
             "worst": ratios.index(min(ratios[1:]), 1),
         },
     }
+
+
+def _seconds(ms: float | None) -> int | None:
+    return None if ms is None else round(ms / 1000)
 
 
 def _ratio(count: int, of: int) -> float:

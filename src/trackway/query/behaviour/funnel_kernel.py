@@ -127,47 +127,39 @@ def _attempt(
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _best_level(
-    first: int,
-    users: I64,
+def _greedy(
+    s: int,
+    stop: int,
     times: I64,
     steps: U64,
     n_steps: int,
     window: int,
-    range_start: int,
-    range_end: int,
-    session_gap: int,
-    chain_start: I64,
-) -> tuple[int, int, int]:
-    """The unit starting at ``first``: where it ends, the furthest step any of its attempts
-    reaches and its first start, in one pass — for loose order without gaps, exclusions or
-    held properties. ``chain_start[k]`` is the latest start of an attempt that reached step
-    k; a later start never does worse, its window ends later."""
-    chain_start[:n_steps] = -NO_LIMIT
-    best = 0
-    first_start = -1
-    i = first
-    while i < len(users):
-        if i > first and (users[i] != users[i - 1] or times[i] - times[i - 1] > session_gap):
+    next_row: I64,
+    step_time: I64,
+    step_row: I64,
+) -> int:
+    """The attempt starting at position ``s`` in loose order without gaps, exclusions or
+    held properties: each step's event is the first after the previous step's that matches
+    it. Returns the steps reached. ``next_row[k]`` is where the search for step k resumes:
+    a later start never has an earlier event for any step, so over all the attempts of a
+    unit each step's search walks the unit's rows once."""
+    step_time[0] = times[s]
+    step_row[0] = s
+    limit = times[s] + window
+    reached = 1
+    previous = s
+    while reached < n_steps:
+        i = max(next_row[reached], previous + 1)
+        while i < stop and not _bit(steps[i], reached):
+            i += 1
+        next_row[reached] = i
+        if i == stop or times[i] > limit:
             break
-        t = times[i]
-        m = steps[i]
-        if best < n_steps:
-            for k in range(min(best, n_steps - 1), 0, -1):
-                if (
-                    _bit(m, k)
-                    and chain_start[k - 1] > -NO_LIMIT
-                    and t <= chain_start[k - 1] + window
-                ):
-                    chain_start[k] = chain_start[k - 1]
-                    best = max(best, k + 1)
-            if _bit(m, 0) and range_start <= t < range_end:
-                chain_start[0] = t
-                if best == 0:
-                    best = 1
-                    first_start = i
-        i += 1
-    return i, best, first_start
+        step_time[reached] = times[i]
+        step_row[reached] = i
+        previous = i
+        reached += 1
+    return reached
 
 
 @njit(nogil=True, cache=True)
@@ -217,23 +209,84 @@ def funnel_records(
     min_gap: I64,
     max_gap: I64,
     groups: U64,
-    range_start: int,
-    range_end: int,
+    edges: I64,
     session_gap: int,
     attribution: int,
 ) -> tuple[I64, I64]:
-    """Per counted attempt (start row, steps reached, attribution row), and per step it
-    reached after the first (step, time since the previous step, time since the start)."""
+    """Per counted attempt (start row, steps reached, attribution row, period), and per
+    step it reached after the first (step, time since the previous step, time since the
+    start, period). Attempts start in [``edges[0]``, ``edges[-1]``); each period
+    [``edges[p]``, ``edges[p + 1]``) is a funnel of its own: its attempts are counted as if
+    the range were that period alone (a unit counts once per period it starts in, and the
+    attempts of ``totals`` begin again at each period's first start)."""
     n = len(users)
     start_mask = groups[0] if mode == ANY else np.uint64(1)
     capacity = 0
     for i in range(n):
         if steps[i] & start_mask != 0:
             capacity += 1
-    records = np.empty((capacity, 3), np.int64)
-    # Each reached step uses its own event and counted attempts share none.
-    times_out = np.empty((n, 3), np.int64)
-    out_time = 0
+    records = np.empty((capacity, 4), np.int64)
+    # With one period each reached step uses its own event and counted attempts share
+    # none, so n rows hold the step times. Attempts of several periods may share events:
+    # the walk then stops before a unit that might not fit, and goes on in a larger buffer.
+    times_out = np.empty((max(n, n_steps), 4), np.int64)
+    progress = np.zeros(3, np.int64)  # the next unit's first row, records, step times
+    while True:
+        _walk_units(
+            users,
+            times,
+            steps,
+            excluded,
+            hold,
+            after,
+            before,
+            mode,
+            counting,
+            n_steps,
+            window,
+            min_gap,
+            max_gap,
+            groups,
+            edges,
+            session_gap,
+            attribution,
+            records,
+            times_out,
+            progress,
+        )
+        if progress[0] >= n:
+            return records[: progress[1]], times_out[: progress[2]]
+        times_out = _grown(times_out)
+
+
+@njit(nogil=True, cache=True)
+def _walk_units(
+    users: I64,
+    times: I64,
+    steps: U64,
+    excluded: U64,
+    hold: I64,
+    after: I32,
+    before: I32,
+    mode: int,
+    counting: int,
+    n_steps: int,
+    window: int,
+    min_gap: I64,
+    max_gap: I64,
+    groups: U64,
+    edges: I64,
+    session_gap: int,
+    attribution: int,
+    records: I64,
+    times_out: I64,
+    progress: I64,
+) -> None:
+    """``funnel_records``' walk, from the unit at row ``progress[0]`` with ``progress[1]``
+    records and ``progress[2]`` step times written, until every unit is done or the next
+    one might not fit in ``times_out``; ``progress`` says where it stopped."""
+    n = len(users)
+    start_mask = groups[0] if mode == ANY else np.uint64(1)
     gaps = bool(mode == LOOSE and (np.any(min_gap > 0) or np.any(max_gap < NO_LIMIT)))
     longest = 1
     if gaps:
@@ -248,99 +301,143 @@ def funnel_records(
     step_row = np.zeros(n_steps, np.int64)
     best_time = np.zeros(n_steps, np.int64)
     best_row = np.zeros(n_steps, np.int64)
-    chain_start = np.zeros(n_steps, np.int64)
+    next_row = np.zeros(n_steps, np.int64)
     one_pass = mode == LOOSE and not gaps and len(after) == 0 and not np.any(hold != 0)
     one_pass = one_pass and counting in (UNIQUES, SESSIONS)
-    out = 0
-    unit_start = 0
+    unit_start, out, out_time = progress[0], progress[1], progress[2]
+    many = len(edges) > 2
     while unit_start < n:
         # A unit is a user, or under SESSIONS one session of a user.
-        best = 0
-        best_start = -1
-        target = n_steps
-        if one_pass:
-            gap = session_gap if counting == SESSIONS else NO_LIMIT
-            unit_end, target, first_start = _best_level(
-                unit_start,
-                users,
-                times,
-                steps,
-                n_steps,
-                window,
-                range_start,
-                range_end,
-                gap,
-                chain_start,
-            )
-            if target == 1:
-                # The counted attempt is the first: no need to walk it.
-                step_time[0] = times[first_start]
-                step_row[0] = first_start
-                out, out_time = _emit(
-                    out, 1, step_time, step_row, attribution, records, out_time, times_out
-                )
-            if target <= 1:
-                unit_start = unit_end
-                continue
-        else:
-            unit_end = unit_start + 1
-            while unit_end < n:
-                if users[unit_end] != users[unit_end - 1]:
-                    break
-                if counting == SESSIONS and times[unit_end] - times[unit_end - 1] > session_gap:
-                    break
-                unit_end += 1
-        next_position = unit_start
-        next_time = -NO_LIMIT
-        for s in range(unit_start, unit_end):
-            t = times[s]
-            if s < next_position or t <= next_time or steps[s] & start_mask == 0:
-                continue
-            if t < range_start or t >= range_end:
-                continue
-            reached, next_position, next_time = _attempt(
-                s,
-                unit_end,
-                times,
-                steps,
-                hold,
-                mode,
-                n_steps,
-                window,
-                min_gap,
-                max_gap,
-                gaps,
-                groups,
-                step_time,
-                step_row,
-                buf,
-                count,
-                low,
-            )
-            if len(after) and _disqualified(
-                s, unit_end, times, excluded, after, before, reached, window, step_time
-            ):
-                reached = 0
-            if counting == TOTALS:
-                if reached > 0:
-                    out, out_time = _emit(
-                        out, reached, step_time, step_row, attribution, records, out_time, times_out
-                    )
-                continue
-            next_position, next_time = unit_start, -NO_LIMIT
-            if reached > best:
-                best = reached
-                best_start = s
-                best_time[:reached] = step_time[:reached]
-                best_row[:reached] = step_row[:reached]
-            if counting == FIRST or best == target:
+        unit_end = unit_start + 1
+        starts = 1
+        while unit_end < n:
+            if users[unit_end] != users[unit_end - 1]:
                 break
-        if best > 0 and best_start >= 0:
-            out, out_time = _emit(
-                out, best, best_time, best_row, attribution, records, out_time, times_out
-            )
+            if counting == SESSIONS and times[unit_end] - times[unit_end - 1] > session_gap:
+                break
+            starts += steps[unit_end] & start_mask != 0
+            unit_end += 1
+        if many and out_time + starts * (n_steps - 1) > len(times_out):
+            break
+        # The unit's rows are in time order: each period's starts are one run of them.
+        lo = unit_start
+        while lo < unit_end and times[lo] < edges[0]:
+            lo += 1
+        next_row[:n_steps] = lo
+        period = -1
+        while lo < unit_end and times[lo] < edges[-1]:
+            period = _period_of(edges, period + 1, times[lo])
+            period_end = edges[period + 1]
+            # The period's attempts: under TOTALS every one not disqualified counts, else
+            # the earliest that reaches the furthest step (FIRST: the first).
+            best = 0
+            best_start = -1
+            next_position = lo
+            next_time = -NO_LIMIT
+            s = lo
+            while s < unit_end and times[s] < period_end:
+                t = times[s]
+                if s < next_position or t <= next_time or steps[s] & start_mask == 0:
+                    s += 1
+                    continue
+                if one_pass:
+                    reached = _greedy(
+                        s, unit_end, times, steps, n_steps, window, next_row, step_time, step_row
+                    )
+                else:
+                    reached, next_position, next_time = _attempt(
+                        s,
+                        unit_end,
+                        times,
+                        steps,
+                        hold,
+                        mode,
+                        n_steps,
+                        window,
+                        min_gap,
+                        max_gap,
+                        gaps,
+                        groups,
+                        step_time,
+                        step_row,
+                        buf,
+                        count,
+                        low,
+                    )
+                    if len(after) and _disqualified(
+                        s, unit_end, times, excluded, after, before, reached, window, step_time
+                    ):
+                        reached = 0
+                s += 1
+                if counting == TOTALS:
+                    if reached > 0:
+                        out, out_time = _emit(
+                            out,
+                            reached,
+                            step_time,
+                            step_row,
+                            attribution,
+                            period,
+                            records,
+                            out_time,
+                            times_out,
+                        )
+                    continue
+                next_position, next_time = lo, -NO_LIMIT
+                if reached > best:
+                    best = reached
+                    best_start = s - 1
+                    for k in range(reached):
+                        best_time[k] = step_time[k]
+                        best_row[k] = step_row[k]
+                if counting == FIRST or best == n_steps:
+                    break
+            if best > 0 and best_start >= 0:
+                out, out_time = _emit(
+                    out,
+                    best,
+                    best_time,
+                    best_row,
+                    attribution,
+                    period,
+                    records,
+                    out_time,
+                    times_out,
+                )
+            # On to the unit's first row in a later period.
+            if not many:
+                s = unit_end
+            while s < unit_end and times[s] < period_end:
+                s += 1
+            lo = s
         unit_start = unit_end
-    return records[:out], times_out[:out_time]
+    progress[0], progress[1], progress[2] = unit_start, out, out_time
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _period_of(edges: I64, first: int, t: int) -> int:
+    """The period of time ``t``, ``first`` or a later one: the next few by a look at each,
+    further ones by bisection (a unit's periods are mostly near one another)."""
+    period = first
+    for _ in range(8):
+        if t < edges[period + 1]:
+            return period
+        period += 1
+    high = len(edges) - 2
+    while period < high:
+        middle = (period + high + 1) // 2
+        if edges[middle] <= t:
+            period = middle
+        else:
+            high = middle - 1
+    return period
+
+
+@njit(nogil=True, cache=True)
+def _grown(table: I64) -> I64:
+    bigger = np.empty((2 * len(table), table.shape[1]), np.int64)
+    bigger[: len(table)] = table
+    return bigger
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -350,12 +447,14 @@ def _emit(
     step_time: I64,
     step_row: I64,
     attribution: int,
+    period: int,
     records: I64,
     out_time: int,
     times_out: I64,
 ) -> tuple[int, int]:
-    """Writes one record (start row, steps reached, attribution row) and, per reached step
-    after the first, (step, time since the previous step, time since the start)."""
+    """Writes one record (start row, steps reached, attribution row, period) and, per
+    reached step after the first, (step, time since the previous step, time since the
+    start, period)."""
     records[out, 0] = step_row[0]
     records[out, 1] = reached
     if attribution == FIRST_TOUCH:
@@ -364,9 +463,11 @@ def _emit(
         records[out, 2] = step_row[reached - 1]
     else:
         records[out, 2] = step_row[min(attribution, reached - 1)]
+    records[out, 3] = period
     for k in range(1, reached):
         times_out[out_time, 0] = k
         times_out[out_time, 1] = step_time[k] - step_time[k - 1]
         times_out[out_time, 2] = step_time[k] - step_time[0]
+        times_out[out_time, 3] = period
         out_time += 1
     return out + 1, out_time

@@ -12,6 +12,12 @@ import numpy as np
 import pyarrow as pa
 
 from trackway.query.behaviour import funnel_kernel as fk
+from trackway.query.behaviour.funnel_merge import (
+    at_least,
+    period_funnels,
+    ranked_segments,
+    start_periods,
+)
 from trackway.query.behaviour.result import (
     DropOffUsers,
     FunnelResult,
@@ -19,7 +25,6 @@ from trackway.query.behaviour.result import (
     FunnelStep,
     Histogram,
     OverTime,
-    SegmentRow,
     TimeToConvert,
 )
 from trackway.query.behaviour.spec import MAX_STEPS, UNIT_MS, FunnelSpec, Length, Step
@@ -30,8 +35,6 @@ from trackway.query.behaviour.steps import (
     used_rows,
 )
 from trackway.query.breakdowns import (
-    OTHER,
-    SEPARATOR,
     LocalSegments,
     auto_edges,
     property_expression,
@@ -48,7 +51,6 @@ from trackway.query.frame import (
     resolve_auto_buckets,
     scan_views,
     shard_segments,
-    top_segments,
     unify_segments,
 )
 from trackway.query.shard_view import ShardView
@@ -101,13 +103,18 @@ def run_funnel(context: ReportContext, spec: FunnelSpec) -> FunnelResult:
         [b.property for b in spec.breakdowns if b.property],
     )
     breakdowns = resolve_auto_buckets(spec.breakdowns, compiled.breakdowns, views)
+    periods = None
+    edges = np.array([start, end], np.int64)
+    if spec.per_period is not None:
+        periods = start_periods(spec.per_period, spec.from_date, spec.to_date, tz)
+        edges = periods.edges
     results: list[_ShardResult] = parallel(
-        lambda v: _shard(v, spec, compiled, breakdowns, start, end, grace), views
+        lambda v: _shard(v, spec, compiled, breakdowns, edges, grace), views
     )
     n = len(spec.steps)
-    reached = np.concatenate([r.records[:, 1] for r in results] or [np.zeros(0, np.int64)])
-    counts = _at_least(reached, n)
-    segments = _segments(context, spec, results) if spec.breakdowns else None
+    records = np.concatenate([r.records for r in results] or [np.zeros((0, 4), np.int64)])
+    counts = at_least(records[:, 1], n)
+    codes = _segment_codes(context, results) if spec.breakdowns else None
     over_time = None
     if spec.unit is not None:
         grid = buckets(spec.from_date, spec.to_date, spec.unit, tz)
@@ -115,16 +122,26 @@ def run_funnel(context: ReportContext, spec: FunnelSpec) -> FunnelResult:
         for r in results:
             index = grid.index(r.times[r.records[:, 0]])
             for b in np.unique(index[index >= 0]):
-                by_bucket[b] += _at_least(r.records[index == b, 1], n)
+                by_bucket[b] += at_least(r.records[index == b, 1], n)
         over_time = OverTime(spec.unit, list(grid.labels), by_bucket.tolist())
     return FunnelResult(
         counting=spec.counting,
         order=spec.order,
         timezone=str(tz),
         steps=_steps(spec, counts, results),
-        segments=segments,
+        segments=None if codes is None else _segments(spec, *codes, records[:, 1]),
         over_time=over_time,
         drop_offs=None if spec.drop_offs is None else _drop_offs(spec, results),
+        periods=None
+        if periods is None
+        else period_funnels(
+            periods,
+            n,
+            records,
+            np.concatenate([r.step_times for r in results] or [np.zeros((0, 4), np.int64)]),
+            codes,
+            spec.limit,
+        ),
     )
 
 
@@ -218,8 +235,7 @@ def _shard(
     spec: FunnelSpec,
     compiled: _Compiled,
     breakdowns: Any,
-    start: int,
-    end: int,
+    edges: I64,
     grace: int,
 ) -> _ShardResult:
     n = len(spec.steps)
@@ -261,8 +277,7 @@ def _shard(
         _gaps(spec.steps, "min_gap", 0),
         _gaps(spec.steps, "max_gap", int(fk.NO_LIMIT)),
         _groups(spec),
-        start,
-        end,
+        edges,
         spec.session_gap.ms(),
         _attribution(spec),
     )
@@ -320,12 +335,6 @@ def _attribution(spec: FunnelSpec) -> int:
     return int(spec.attribution) - 1
 
 
-def _at_least(reached: Any, n: int) -> I64:
-    """How many of the attempts reached at least each step."""
-    exactly = np.bincount(np.asarray(reached, np.int64), minlength=n + 1)[: n + 1]
-    return np.asarray(np.cumsum(exactly[::-1])[::-1][1:], np.int64)
-
-
 def _steps(spec: FunnelSpec, counts: I64, results: list[_ShardResult]) -> list[FunnelStep]:
     steps = np.arange(len(spec.steps) + 1)
     bounds = [np.searchsorted(r.step_times[:, 0], steps) for r in results]
@@ -380,31 +389,28 @@ def _number(value: float) -> float | int:
     return int(value) if value == int(value) else value
 
 
-def _segments(
-    context: ReportContext, spec: FunnelSpec, results: list[_ShardResult]
-) -> FunnelSegments:
-    """Step counts per segment in one count over (segment, steps reached); attempts
-    without a segment go to ``$other`` with the segments not shown."""
-    n = len(spec.steps)
+def _segment_codes(context: ReportContext, results: list[_ShardResult]) -> tuple[pa.Array, I64]:
+    """The segment labels of every shard together, and each record's global segment code
+    (``len(labels)``: without a segment)."""
     segments = [r.segments for r in results if r.segments is not None]
     remaps, labels = unify_segments(context, [r.view for r in results], segments, None)
-    width = len(labels) + 1  # the last: no segment
-    exactly = np.zeros(width * (n + 1), np.int64)
+    codes = [np.zeros(0, np.int64)]
     for r, remap in zip(results, remaps, strict=True):
         assert r.segments is not None
         local = r.segments.codes[r.records[:, 2]]
-        code = np.where(local >= 0, remap[np.maximum(local, 0)], width - 1).astype(np.int64)
-        exactly += np.bincount(code * (n + 1) + r.records[:, 1], minlength=len(exactly))
+        codes.append(np.where(local >= 0, remap[np.maximum(local, 0)], len(labels)))
+    return labels, np.concatenate(codes).astype(np.int64)
+
+
+def _segments(spec: FunnelSpec, labels: pa.Array, codes: I64, reached: I64) -> FunnelSegments:
+    """Step counts per segment in one count over (segment, steps reached); attempts
+    without a segment go to ``$other`` with the segments not shown."""
+    n = len(spec.steps)
+    width = len(labels) + 1
+    exactly = np.bincount(codes * (n + 1) + reached, minlength=width * (n + 1))
     # Attempts that reached at least each step, per segment.
-    at_least = np.cumsum(exactly.reshape(width, n + 1)[:, ::-1], axis=1)[:, ::-1][:, 1:]
-    shown, present = top_segments(labels, at_least[:-1, 0], spec.limit)
-    rows = [
-        SegmentRow(labels[int(g)].as_py().split(SEPARATOR), at_least[g].tolist()) for g in shown
-    ]
-    rest = at_least.sum(axis=0) - at_least[shown].sum(axis=0)
-    if rest[0] > 0:
-        rows.append(SegmentRow([OTHER], rest.tolist()))
-    return FunnelSegments(present, len(shown), rows)
+    counts = np.cumsum(exactly.reshape(width, n + 1)[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    return ranked_segments(labels, counts[:-1], counts.sum(axis=0), spec.limit)
 
 
 def _drop_offs(spec: FunnelSpec, results: list[_ShardResult]) -> DropOffUsers:

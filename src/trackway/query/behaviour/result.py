@@ -45,6 +45,18 @@ class OverTime(msgspec.Struct, frozen=True):
     counts: list[list[int]]  # per bucket, per step
 
 
+class PeriodStep(msgspec.Struct, frozen=True):
+    count: int
+    avg_ms: float | None  # mean time since the previous step; None on step 1 and unreached
+    avg_from_start_ms: float | None
+
+
+class FunnelPeriod(msgspec.Struct, frozen=True, omit_defaults=True):
+    period: str  # its first day
+    steps: list[PeriodStep]
+    segments: FunnelSegments | None = None  # with breakdowns, ranked in this period
+
+
 class DropOffUsers(msgspec.Struct, frozen=True):
     step: int
     total: int
@@ -60,6 +72,7 @@ class FunnelResult(msgspec.Struct, frozen=True, omit_defaults=True):
     segments: FunnelSegments | None = None  # with breakdowns
     over_time: OverTime | None = None  # with `unit`
     drop_offs: DropOffUsers | None = None  # with `drop_offs`
+    periods: list[FunnelPeriod] | None = None  # with `per_period`
 
 
 class RetentionRow(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

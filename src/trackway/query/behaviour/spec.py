@@ -78,6 +78,14 @@ class DropOffs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limit: int = 100
 
 
+class StartPeriods(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Periods of start dates, each counted as a funnel of its own: ``every`` calendar
+    ``unit``s, the first beginning at ``from_date``'s day, week (Monday) or month."""
+
+    unit: Literal["day", "week", "month"] = "day"
+    every: int = 1
+
+
 class FunnelSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     from_date: date
     to_date: date
@@ -95,6 +103,7 @@ class FunnelSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     attribution: Literal["first_touch", "last_touch"] | int = "first_touch"
     limit: int = 10  # segments shown; the rest add up to `$other`
     unit: Literal["day", "week", "month"] | None = None  # conversion over time by start date
+    per_period: StartPeriods | None = None  # a funnel of its own per period (Mixpanel's)
     percentiles: list[float] = msgspec.field(default_factory=lambda: [50.0, 90.0])
     histogram_buckets: int = 10
     drop_offs: DropOffs | None = None
