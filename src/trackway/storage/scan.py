@@ -361,13 +361,16 @@ class EventReader:
             self.cache.put(cache_key, merged, merged.nbytes)
         return merged
 
-    def _footer(self, root: Path, part: Part) -> tuple[pq.FileMetaData, frozenset[str], bool]:
+    def _footer(
+        self, root: Path, part: Part, parquet: pq.ParquetFile | None = None
+    ) -> tuple[pq.FileMetaData, frozenset[str], bool]:
         """A part's Parquet footer, the columns it stores and whether it is free of
-        duplicates; read once per process (a part never changes)."""
+        duplicates; read once per process (a part never changes), from ``parquet`` when the
+        file is open already."""
         key = ("footer", root, part.path)
         found: tuple[pq.FileMetaData, frozenset[str], bool] | None = self.cache.get(key)
         if found is None:
-            metadata = pq.read_metadata(root / part.path)
+            metadata = pq.read_metadata(root / part.path) if parquet is None else parquet.metadata
             names = frozenset(metadata.schema.to_arrow_schema().names)
             deduplicated = DEDUPLICATED_KEY in (metadata.metadata or {})
             found = (metadata, names, deduplicated)
@@ -395,13 +398,18 @@ class EventReader:
                 out[column] = cached
         if not missing:
             return out
-        metadata, stored, _ = self._footer(root, part)
+        # memory_map: the file is in the OS page cache after its first read; mapping it saves
+        # copying the compressed pages before decoding them. One open parses the footer too.
+        parquet = None
+        known = self.cache.get(("footer", root, part.path))
+        if known is None and any(c != "shard" for c in missing):
+            parquet = pq.ParquetFile(root / part.path, memory_map=True)
+        metadata, stored, _ = self._footer(root, part, parquet)
         present = [c for c in missing if c in stored]
         table = None
         if present:
-            # memory_map: the file is in the OS page cache after its first read; mapping it
-            # saves copying the compressed pages before decoding them.
-            parquet = pq.ParquetFile(root / part.path, metadata=metadata, memory_map=True)
+            if parquet is None:
+                parquet = pq.ParquetFile(root / part.path, metadata=metadata, memory_map=True)
             table = parquet.read(columns=present)
         for column in missing:
             if column == "shard":
