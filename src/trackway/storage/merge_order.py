@@ -1,0 +1,134 @@
+"""A shard's row order: its parts (and the log tail) merged by (user, time), duplicates
+dropped.
+
+Duplicates (equal user, time, event and ``$insert_id``; the latest received copy wins) can
+only be rows of equal user and time, so the key columns beyond those are looked at only in
+such runs, and only in runs where an event name repeats on rows not known to be unique: of
+one source that is not a deduplicated part, or of two sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from trackway.storage.arrays import arrow_of, numpy_of
+from trackway.storage.merge_kernel import merge_positions
+
+# What deduplication and ordering need, whatever the query asks for.
+_KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
+
+
+def merge_order(
+    load: Callable[[str], pa.ChunkedArray], clean: list[bool]
+) -> npt.NDArray[np.int64] | None:
+    """Row order of the concatenated chunks (one per part; ``clean`` says which are free of
+    duplicates): by (user, time), duplicates dropped; None when the rows already are in that
+    order without duplicates. Duplicates can only sit among rows of equal (user, time) and
+    event, so the other key columns are read only when such rows exist."""
+    user_chunks = load("user_hash")
+    users = numpy_of(user_chunks)
+    times = numpy_of(load("time"))
+    # Parts are written sorted, but a Delta DELETE may rewrite one in another order, and
+    # several parts interleave: sort unless the rows already are in order (a cheap check).
+    sorted_already = bool(
+        np.all((users[1:] > users[:-1]) | ((users[1:] == users[:-1]) & (times[1:] >= times[:-1])))
+    )
+    order = None if sorted_already else np.lexsort((times, users)).astype(np.int64)
+    u, t = (users, times) if order is None else (users[order], times[order])
+    same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
+    if len(same) == 0:
+        return order
+    starts = np.cumsum([0] + [len(c) for c in user_chunks.chunks[:-1]])
+    same = _suspect_runs(order, same, load, starts, clean)
+    if len(same) == 0:
+        return order
+    positions = np.arange(len(users), dtype=np.int64) if order is None else order
+    kept = _drop_duplicates(positions, same, {c: load(c) for c in _KEY_COLUMNS})
+    return None if order is None and len(kept) == len(users) else kept
+
+
+def with_tail(
+    load: Callable[[str], pa.ChunkedArray],
+    committed: npt.NDArray[np.int64] | None,
+    tail_rows: int,
+) -> npt.NDArray[np.int64]:
+    """Row order of the committed parts (in ``committed`` order) and the tail's rows after
+    them: the tail is short and sorted, so it is merged in (one linear pass) rather than
+    everything sorted again; then duplicates across the two are dropped."""
+    users = np.asarray(numpy_of(load("user_hash")), np.int64)
+    times = np.asarray(numpy_of(load("time")), np.int64)
+    n = len(users) - tail_rows
+    first = np.arange(n, dtype=np.int64) if committed is None else committed
+    second = np.arange(n, len(users), dtype=np.int64)
+    merged = merge_positions(users[first], times[first], users[second], times[second])
+    order = np.concatenate((first, second))[merged]
+    u, t = users[order], times[order]
+    same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
+    # The committed rows in ``committed`` order hold no duplicates among themselves.
+    same = _suspect_runs(order, same, load, np.array([0, n]), [True, False])
+    if len(same) == 0:
+        return order
+    return _drop_duplicates(order, same, {c: load(c) for c in _KEY_COLUMNS})
+
+
+def _suspect_runs(
+    order: npt.NDArray[np.int64] | None,
+    same: npt.NDArray[np.int64],
+    load: Callable[[str], pa.ChunkedArray],
+    starts: npt.NDArray[np.int64],
+    clean: list[bool],
+) -> npt.NDArray[np.int64]:
+    """The positions of ``same`` (rows ``order[p]`` and ``order[p + 1]``, or ``p`` and
+    ``p + 1`` without an order, share user and time) in runs that may hold duplicates: an event name occurs twice, on rows of different
+    sources or of a source not known to be ``clean`` (sources are the row ranges from
+    ``starts``). Most runs are different events in one millisecond, and ruling them out
+    here spares reading the insert_id column, the widest of all."""
+    if len(same) == 0:
+        return same
+    candidates = np.union1d(same, same + 1)
+    # A candidate continues the run of the one before it when the two are equal.
+    run = np.cumsum(~np.isin(candidates - 1, same)) - 1
+    rows = candidates if order is None else order[candidates]
+    source = np.searchsorted(starts, rows, side="right") - 1
+    names = load("event").take(arrow_of(rows)).cast(pa.string()).to_pylist()
+    first_source: dict[tuple[int, str], int] = {}
+    suspects: set[int] = set()
+    for r, name, s in zip(run.tolist(), names, source.tolist(), strict=True):
+        seen = first_source.get((r, name))
+        if seen is None:
+            first_source[(r, name)] = s
+        elif seen != s or not clean[s]:
+            suspects.add(r)
+    if not suspects:
+        return same[:0]
+    runs_of_same = run[np.searchsorted(candidates, same)]
+    return same[np.isin(runs_of_same, np.fromiter(suspects, np.int64, len(suspects)))]
+
+
+def _drop_duplicates(
+    order: npt.NDArray[np.int64], same: npt.NDArray[np.int64], keys: dict[str, pa.ChunkedArray]
+) -> npt.NDArray[np.int64]:
+    """Within runs of equal (user, time), keep one row per (event, insert_id): the latest
+    received. Such runs are rare and short, so plain Python over them is cheap."""
+    events = keys["event"]
+    insert_ids = keys["insert_id"]
+    received = numpy_of(keys["received_ms"])
+    candidates = np.union1d(same, same + 1)  # positions in ``order`` within a run
+    best: dict[tuple[Any, ...], tuple[int, int]] = {}
+    users = numpy_of(keys["user_hash"])
+    times = numpy_of(keys["time"])
+    for position in candidates.tolist():
+        row = int(order[position])
+        key = (int(users[row]), int(times[row]), events[row].as_py(), insert_ids[row].as_py())
+        kept = best.get(key)
+        if kept is None or received[row] >= received[kept[1]]:
+            best[key] = (position, row)
+    keep = np.ones(len(order), bool)
+    keep[candidates] = False
+    keep[[position for position, _ in best.values()]] = True
+    return order[keep]
