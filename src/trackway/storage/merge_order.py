@@ -1,8 +1,10 @@
-"""A shard's rows in (user, time) order without duplicates, and the rows a scan keeps.
+"""A shard's row order: its parts (and the log tail) merged by (user, time), duplicates
+dropped.
 
-Parts are written sorted, but several parts interleave, and only rows of equal user and
-millisecond can be duplicates: so the order is a merge, and the other key columns are read
-only for such runs of rows. The scan (scan.py) caches what these return.
+Duplicates (equal user, time, event and ``$insert_id``; the latest received copy wins) can
+only be rows of equal user and time, so the key columns beyond those are looked at only in
+such runs, and only in runs where an event name repeats on rows not known to be unique: of
+one source that is not a deduplicated part, or of two sources.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from trackway.storage.arrays import arrow_of, numpy_of
-from trackway.storage.deletions import DeletionList
 from trackway.storage.merge_kernel import merge_positions
-from trackway.types import TimeRange
 
 # What deduplication and ordering need, whatever the query asks for.
-KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
+_KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
 
 
 def merge_order(
@@ -43,12 +43,12 @@ def merge_order(
     same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
     if len(same) == 0:
         return order
-    positions = np.arange(len(users), dtype=np.int64) if order is None else order
     starts = np.cumsum([0] + [len(c) for c in user_chunks.chunks[:-1]])
-    same = _suspect_runs(positions, same, load, starts, clean)
+    same = _suspect_runs(order, same, load, starts, clean)
     if len(same) == 0:
         return order
-    kept = _drop_duplicates(positions, same, {c: load(c) for c in KEY_COLUMNS})
+    positions = np.arange(len(users), dtype=np.int64) if order is None else order
+    kept = _drop_duplicates(positions, same, {c: load(c) for c in _KEY_COLUMNS})
     return None if order is None and len(kept) == len(users) else kept
 
 
@@ -73,18 +73,18 @@ def with_tail(
     same = _suspect_runs(order, same, load, np.array([0, n]), [True, False])
     if len(same) == 0:
         return order
-    return _drop_duplicates(order, same, {c: load(c) for c in KEY_COLUMNS})
+    return _drop_duplicates(order, same, {c: load(c) for c in _KEY_COLUMNS})
 
 
 def _suspect_runs(
-    order: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64] | None,
     same: npt.NDArray[np.int64],
     load: Callable[[str], pa.ChunkedArray],
     starts: npt.NDArray[np.int64],
     clean: list[bool],
 ) -> npt.NDArray[np.int64]:
-    """The positions of ``same`` (rows ``order[p]`` and ``order[p + 1]`` share user and
-    time) in runs that may hold duplicates: an event name occurs twice, on rows of different
+    """The positions of ``same`` (rows ``order[p]`` and ``order[p + 1]``, or ``p`` and
+    ``p + 1`` without an order, share user and time) in runs that may hold duplicates: an event name occurs twice, on rows of different
     sources or of a source not known to be ``clean`` (sources are the row ranges from
     ``starts``). Most runs are different events in one millisecond, and ruling them out
     here spares reading the insert_id column, the widest of all."""
@@ -93,7 +93,7 @@ def _suspect_runs(
     candidates = np.union1d(same, same + 1)
     # A candidate continues the run of the one before it when the two are equal.
     run = np.cumsum(~np.isin(candidates - 1, same)) - 1
-    rows = order[candidates]
+    rows = candidates if order is None else order[candidates]
     source = np.searchsorted(starts, rows, side="right") - 1
     names = load("event").take(arrow_of(rows)).cast(pa.string()).to_pylist()
     first_source: dict[tuple[int, str], int] = {}
@@ -132,21 +132,3 @@ def _drop_duplicates(
     keep[candidates] = False
     keep[[position for position, _ in best.values()]] = True
     return order[keep]
-
-
-def select(
-    merged: Callable[[str], pa.Array], time_range: TimeRange | None, deletions: DeletionList
-) -> npt.NDArray[np.int64] | None:
-    mask: npt.NDArray[np.bool_] | None = None
-    if time_range is not None:
-        times = numpy_of(merged("time"))
-        inside = (times >= time_range[0]) & (times < time_range[1])
-        if not inside.all():
-            mask = inside
-    if deletions.all():
-        survivors = deletions.keep_mask(
-            numpy_of(merged("user_hash")), numpy_of(merged("received_ms"))
-        )
-        if survivors is not None:
-            mask = survivors if mask is None else mask & survivors
-    return None if mask is None else np.flatnonzero(mask)
