@@ -42,7 +42,10 @@ def _step(op: str, props: dict[str, Any], operand: Any) -> dict[str, Any]:
         if op == "$add":
             base = props.get(name, 0)
             if _is_number(base):
-                out[name] = base + value
+                total = base + value
+                # Beyond 64-bit integers a JSON number is a float (profile_updates.py).
+                big = isinstance(total, int) and not -(2**63) <= total < 2**64
+                out[name] = float(total) if big else total
         elif op == "$append":
             if current is None:
                 out[name] = [value]
