@@ -307,7 +307,9 @@ def _render(
     lines.append(memory_line("after the load", report["load"]["memory_after_load"]))
     lines.append(memory_line("after the warm queries", report["memory_after_warm"]))
     lines.append(
-        memory_line("at the end (a restarted server, after the rounds)", report["memory_at_end"])
+        memory_line(
+            "at the end (the last restarted server, after the rounds)", report["memory_at_end"]
+        )
     )
     if problems:
         lines.append("ANSWERS DIFFER:")
