@@ -268,7 +268,61 @@ def funnel_records(
         lo = unit_start
         while lo < unit_end and times[lo] < edges[0]:
             lo += 1
-        next_row[:n_steps] = lo
+        if one_pass:
+            # One walk over the unit: each period's earliest attempt reaching its furthest
+            # step, each step's event found by the pointers of ``_greedy``.
+            next_row[:n_steps] = lo
+            best = 0
+            period = 0
+            period_end = edges[0]
+            for s in range(lo, unit_end):
+                t = times[s]
+                if t >= period_end:
+                    if best > 0:
+                        out, out_time = _emit(
+                            out,
+                            best,
+                            best_time,
+                            best_row,
+                            attribution,
+                            period,
+                            records,
+                            out_time,
+                            times_out,
+                            sums,
+                        )
+                        best = 0
+                    if t >= edges[-1]:
+                        break
+                    period = _period_of(edges, table, quantum, t)
+                    period_end = edges[period + 1]
+                if best == n_steps and not many:
+                    break
+                if best == n_steps or steps[s] & start_mask == 0:
+                    continue
+                reached = _greedy(
+                    s, unit_end, times, steps, n_steps, window, next_row, step_time, step_row
+                )
+                if reached > best:
+                    best = reached
+                    for k in range(reached):
+                        best_time[k] = step_time[k]
+                        best_row[k] = step_row[k]
+            if best > 0:
+                out, out_time = _emit(
+                    out,
+                    best,
+                    best_time,
+                    best_row,
+                    attribution,
+                    period,
+                    records,
+                    out_time,
+                    times_out,
+                    sums,
+                )
+            unit_start = unit_end
+            continue
         while lo < unit_end and times[lo] < edges[-1]:
             period = _period_of(edges, table, quantum, times[lo])
             period_end = edges[period + 1]
@@ -284,34 +338,29 @@ def funnel_records(
                 if s < next_position or t <= next_time or steps[s] & start_mask == 0:
                     s += 1
                     continue
-                if one_pass:
-                    reached = _greedy(
-                        s, unit_end, times, steps, n_steps, window, next_row, step_time, step_row
-                    )
-                else:
-                    reached, next_position, next_time = _attempt(
-                        s,
-                        unit_end,
-                        times,
-                        steps,
-                        hold,
-                        mode,
-                        n_steps,
-                        window,
-                        min_gap,
-                        max_gap,
-                        gaps,
-                        groups,
-                        step_time,
-                        step_row,
-                        buf,
-                        count,
-                        low,
-                    )
-                    if len(after) and _disqualified(
-                        s, unit_end, times, excluded, after, before, reached, window, step_time
-                    ):
-                        reached = 0
+                reached, next_position, next_time = _attempt(
+                    s,
+                    unit_end,
+                    times,
+                    steps,
+                    hold,
+                    mode,
+                    n_steps,
+                    window,
+                    min_gap,
+                    max_gap,
+                    gaps,
+                    groups,
+                    step_time,
+                    step_row,
+                    buf,
+                    count,
+                    low,
+                )
+                if len(after) and _disqualified(
+                    s, unit_end, times, excluded, after, before, reached, window, step_time
+                ):
+                    reached = 0
                 s += 1
                 if counting == TOTALS:
                     if reached > 0:
@@ -386,7 +435,7 @@ def _period_of(edges: I64, table: I64, quantum: int, t: int) -> int:
         return 0
     if t >= edges[-2]:
         return len(edges) - 2
-    period = table[(t - edges[1]) // quantum]
+    period = int(table[(t - edges[1]) // quantum])
     while t >= edges[period + 1]:
         period += 1
     return period
