@@ -164,6 +164,17 @@ NATIVE = [
         id="funnel",
     ),
     pytest.param(
+        "funnels",
+        {
+            **DATES,
+            "steps": STEPS,
+            "breakdowns": [{"property": "browser"}],
+            "limit": 2,
+            "per_period": {"unit": "day", "every": 3},
+        },
+        id="funnel per period",
+    ),
+    pytest.param(
         "retention",
         {**DATES, "born": {"event": "View"}, "returning": {"event": "Buy"}, "periods": 3},
         id="retention",
@@ -197,6 +208,24 @@ NATIVE_ERRORS = [
         {**DATES, "steps": STEPS, "where": 'properties["x"] =='},
         "position",
         id="where syntax",
+    ),
+    pytest.param(
+        "funnels",
+        {**DATES, "steps": STEPS, "per_period": {"every": 0}},
+        "$.per_period.every",
+        id="every",
+    ),
+    pytest.param(
+        "funnels",
+        {**DATES, "steps": STEPS, "per_period": {"unit": "week"}, "unit": "week"},
+        "no `unit` or `drop_offs` with `per_period`",
+        id="per period and unit",
+    ),
+    pytest.param(
+        "funnels",
+        {"from_date": "2000-01-01", "to_date": "2026-01-01", "steps": STEPS, "per_period": {}},
+        "at most 4000 periods",
+        id="too many periods",
     ),
     pytest.param("retention", {"from_date": "2026-03-02"}, "`to_date`", id="no to_date"),
     pytest.param("flows", {**DATES}, "`anchor`", id="flows without anchor"),

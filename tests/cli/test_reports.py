@@ -179,6 +179,26 @@ def test_spec_file_with_flags_on_top(
     assert "View" in out
 
 
+def test_funnel_per_period_table(
+    stored: tuple[Path, Project], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = {
+        **DATES,
+        "steps": [{"event": "View"}, {"event": "Buy"}],
+        "per_period": {"unit": "day", "every": 2},
+    }
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    code, out, _ = run(stored, capsys, "funnel", "--spec", str(path))
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    assert rows[0] == ["period", "step", "1", "step", "2"]
+    periods = engine(stored, "funnels", spec)["periods"]
+    assert rows[-len(periods) :] == [
+        [p["period"], *(str(s["count"]) for s in p["steps"])] for p in periods
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -64,8 +64,12 @@ def render_funnel(result: FunnelResult) -> str:
                 _duration(None if time is None else time.median_ms),
             ]
         )
-    parts = [table(headers, rows)]
+    parts = [table(headers, rows)] if result.steps else []
     numbers = [f"step {s.step}" for s in result.steps]
+    if result.periods:
+        numbers = [f"step {k + 1}" for k in range(len(result.periods[0].steps))]
+        by_period = [[p.period, *(s.count for s in p.steps)] for p in result.periods]
+        parts.append(table(["period", *numbers], by_period))
     if result.segments is not None:
         segment_rows = [[" / ".join(r.segment), *r.counts] for r in result.segments.rows]
         parts.append(table(["segment", *numbers], segment_rows))

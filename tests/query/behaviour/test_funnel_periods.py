@@ -76,9 +76,7 @@ def period_by_period(reader: EventReader, project: Project, spec: FunnelSpec) ->
     assert spec.per_period is not None
     out = []
     for label, first, last in periods_of(spec.from_date, spec.to_date, spec.per_period):
-        alone = msgspec.structs.replace(
-            spec, from_date=first, to_date=last, per_period=None, unit=None, drop_offs=None
-        )
+        alone = msgspec.structs.replace(spec, from_date=first, to_date=last, per_period=None)
         result = answer(reader, project, alone)
         steps = []
         for step in result["steps"]:
@@ -99,14 +97,8 @@ def period_by_period(reader: EventReader, project: Project, spec: FunnelSpec) ->
 
 def check(reader: EventReader, project: Project, spec: FunnelSpec) -> None:
     result = answer(reader, project, spec)
-    expected = period_by_period(reader, project, spec)
-    assert result["periods"] == expected, spec
-    # The whole answer counts the periods' attempts together.
-    n = len(spec.steps)
-    totals = [sum(p["steps"][k]["count"] for p in expected) for k in range(n)]
-    assert [s["count"] for s in result["steps"]] == totals
-    if spec.unit is not None and spec.per_period == StartPeriods(spec.unit):
-        assert result["over_time"]["counts"] == [[s["count"] for s in p["steps"]] for p in expected]
+    assert result["steps"] == []
+    assert result["periods"] == period_by_period(reader, project, spec), spec
 
 
 # Around a period's edge: before it, on it and after it, by up to the windows drawn.
@@ -128,6 +120,20 @@ def edge_events(draw: st.DrawFn, edges: list[date], tz: str | None) -> Events:
     return out
 
 
+def plain(spec: FunnelSpec, counting: str) -> FunnelSpec:
+    """The funnel as Mixpanel's /funnels asks for it most often (a loose funnel without
+    gaps, exclusions or held properties), which takes a walk of its own in the kernel."""
+    return msgspec.structs.replace(
+        spec,
+        steps=[msgspec.structs.replace(s, min_gap=None, max_gap=None) for s in spec.steps],
+        order="loose",
+        anchors=[],
+        exclusions=[],
+        hold_constant=[],
+        counting=counting,
+    )
+
+
 @ORACLE
 @given(data=st.data())
 def test_per_period_is_each_period_alone(data: st.DataObject) -> None:
@@ -139,10 +145,14 @@ def test_per_period_is_each_period_alone(data: st.DataObject) -> None:
     starts = [first] + [p[1] for p in periods_of(first, last, periods)[1:]]
     events = draw(streams(first, last, tz, before=2, after=6 if short else 35))
     events += draw(edge_events([*starts, last + timedelta(days=1)], tz))
-    specs = [
-        msgspec.structs.replace(draw(funnel_specs(first, last, tz)), per_period=periods)
-        for _ in range(3)
-    ]
+    specs = []
+    for _ in range(3):
+        spec = msgspec.structs.replace(
+            draw(funnel_specs(first, last, tz)), per_period=periods, unit=None, drop_offs=None
+        )
+        if draw(st.booleans()):
+            spec = plain(spec, draw(st.sampled_from(["uniques", "uniques", "sessions"])))
+        specs.append(spec)
     with stored(events, _places(draw, events)) as (events_reader, project):
         for spec in specs:
             check(events_reader, project, spec)

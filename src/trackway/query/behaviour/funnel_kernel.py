@@ -212,81 +212,28 @@ def funnel_records(
     edges: I64,
     session_gap: int,
     attribution: int,
+    sums: I64,
 ) -> tuple[I64, I64]:
     """Per counted attempt (start row, steps reached, attribution row, period), and per
     step it reached after the first (step, time since the previous step, time since the
-    start, period). Attempts start in [``edges[0]``, ``edges[-1]``); each period
-    [``edges[p]``, ``edges[p + 1]``) is a funnel of its own: its attempts are counted as if
-    the range were that period alone (a unit counts once per period it starts in, and the
-    attempts of ``totals`` begin again at each period's first start)."""
+    start). Attempts start in [``edges[0]``, ``edges[-1]``); each period [``edges[p]``,
+    ``edges[p + 1]``) is a funnel of its own: its attempts are counted as if the range were
+    that period alone (a unit counts once per period it starts in, and the attempts of
+    ``totals`` begin again at each period's first start). With ``sums`` (period, step,
+    2), needed for more than one period, the times add up there instead (since the
+    previous step, since the start): attempts of several periods may share events."""
     n = len(users)
+    many = len(edges) > 2
+    if many and len(sums) != len(edges) - 1:
+        raise ValueError("Expected `sums` with a row per period")
     start_mask = groups[0] if mode == ANY else np.uint64(1)
     capacity = 0
     for i in range(n):
         if steps[i] & start_mask != 0:
             capacity += 1
     records = np.empty((capacity, 4), np.int64)
-    # With one period each reached step uses its own event and counted attempts share
-    # none, so n rows hold the step times. Attempts of several periods may share events:
-    # the walk then stops before a unit that might not fit, and goes on in a larger buffer.
-    times_out = np.empty((max(n, n_steps), 4), np.int64)
-    progress = np.zeros(3, np.int64)  # the next unit's first row, records, step times
-    while True:
-        _walk_units(
-            users,
-            times,
-            steps,
-            excluded,
-            hold,
-            after,
-            before,
-            mode,
-            counting,
-            n_steps,
-            window,
-            min_gap,
-            max_gap,
-            groups,
-            edges,
-            session_gap,
-            attribution,
-            records,
-            times_out,
-            progress,
-        )
-        if progress[0] >= n:
-            return records[: progress[1]], times_out[: progress[2]]
-        times_out = _grown(times_out)
-
-
-@njit(nogil=True, cache=True)
-def _walk_units(
-    users: I64,
-    times: I64,
-    steps: U64,
-    excluded: U64,
-    hold: I64,
-    after: I32,
-    before: I32,
-    mode: int,
-    counting: int,
-    n_steps: int,
-    window: int,
-    min_gap: I64,
-    max_gap: I64,
-    groups: U64,
-    edges: I64,
-    session_gap: int,
-    attribution: int,
-    records: I64,
-    times_out: I64,
-    progress: I64,
-) -> None:
-    """``funnel_records``' walk, from the unit at row ``progress[0]`` with ``progress[1]``
-    records and ``progress[2]`` step times written, until every unit is done or the next
-    one might not fit in ``times_out``; ``progress`` says where it stopped."""
-    n = len(users)
-    start_mask = groups[0] if mode == ANY else np.uint64(1)
+    # Each reached step uses its own event and counted attempts share none.
+    times_out = np.empty((0 if len(sums) else n, 3), np.int64)
     gaps = bool(mode == LOOSE and (np.any(min_gap > 0) or np.any(max_gap < NO_LIMIT)))
     longest = 1
     if gaps:
@@ -302,31 +249,82 @@ def _walk_units(
     best_time = np.zeros(n_steps, np.int64)
     best_row = np.zeros(n_steps, np.int64)
     next_row = np.zeros(n_steps, np.int64)
+    table, quantum = _period_index(edges)
     one_pass = mode == LOOSE and not gaps and len(after) == 0 and not np.any(hold != 0)
     one_pass = one_pass and counting in (UNIQUES, SESSIONS)
-    unit_start, out, out_time = progress[0], progress[1], progress[2]
-    many = len(edges) > 2
+    out = 0
+    out_time = 0
+    unit_start = 0
     while unit_start < n:
         # A unit is a user, or under SESSIONS one session of a user.
         unit_end = unit_start + 1
-        starts = 1
         while unit_end < n:
             if users[unit_end] != users[unit_end - 1]:
                 break
             if counting == SESSIONS and times[unit_end] - times[unit_end - 1] > session_gap:
                 break
-            starts += steps[unit_end] & start_mask != 0
             unit_end += 1
-        if many and out_time + starts * (n_steps - 1) > len(times_out):
-            break
         # The unit's rows are in time order: each period's starts are one run of them.
         lo = unit_start
         while lo < unit_end and times[lo] < edges[0]:
             lo += 1
-        next_row[:n_steps] = lo
-        period = -1
+        if one_pass:
+            # One walk over the unit: each period's earliest attempt reaching its furthest
+            # step, each step's event found by the pointers of ``_greedy``.
+            next_row[:n_steps] = lo
+            best = 0
+            period = 0
+            period_end = edges[0]
+            for s in range(lo, unit_end):
+                t = times[s]
+                if t >= period_end:
+                    if best > 0:
+                        out, out_time = _emit(
+                            out,
+                            best,
+                            best_time,
+                            best_row,
+                            attribution,
+                            period,
+                            records,
+                            out_time,
+                            times_out,
+                            sums,
+                        )
+                        best = 0
+                    if t >= edges[-1]:
+                        break
+                    period = _period_of(edges, table, quantum, t)
+                    period_end = edges[period + 1]
+                if best == n_steps and not many:
+                    break
+                if best == n_steps or steps[s] & start_mask == 0:
+                    continue
+                reached = _greedy(
+                    s, unit_end, times, steps, n_steps, window, next_row, step_time, step_row
+                )
+                if reached > best:
+                    best = reached
+                    for k in range(reached):
+                        best_time[k] = step_time[k]
+                        best_row[k] = step_row[k]
+            if best > 0:
+                out, out_time = _emit(
+                    out,
+                    best,
+                    best_time,
+                    best_row,
+                    attribution,
+                    period,
+                    records,
+                    out_time,
+                    times_out,
+                    sums,
+                )
+            unit_start = unit_end
+            continue
         while lo < unit_end and times[lo] < edges[-1]:
-            period = _period_of(edges, period + 1, times[lo])
+            period = _period_of(edges, table, quantum, times[lo])
             period_end = edges[period + 1]
             # The period's attempts: under TOTALS every one not disqualified counts, else
             # the earliest that reaches the furthest step (FIRST: the first).
@@ -340,34 +338,29 @@ def _walk_units(
                 if s < next_position or t <= next_time or steps[s] & start_mask == 0:
                     s += 1
                     continue
-                if one_pass:
-                    reached = _greedy(
-                        s, unit_end, times, steps, n_steps, window, next_row, step_time, step_row
-                    )
-                else:
-                    reached, next_position, next_time = _attempt(
-                        s,
-                        unit_end,
-                        times,
-                        steps,
-                        hold,
-                        mode,
-                        n_steps,
-                        window,
-                        min_gap,
-                        max_gap,
-                        gaps,
-                        groups,
-                        step_time,
-                        step_row,
-                        buf,
-                        count,
-                        low,
-                    )
-                    if len(after) and _disqualified(
-                        s, unit_end, times, excluded, after, before, reached, window, step_time
-                    ):
-                        reached = 0
+                reached, next_position, next_time = _attempt(
+                    s,
+                    unit_end,
+                    times,
+                    steps,
+                    hold,
+                    mode,
+                    n_steps,
+                    window,
+                    min_gap,
+                    max_gap,
+                    gaps,
+                    groups,
+                    step_time,
+                    step_row,
+                    buf,
+                    count,
+                    low,
+                )
+                if len(after) and _disqualified(
+                    s, unit_end, times, excluded, after, before, reached, window, step_time
+                ):
+                    reached = 0
                 s += 1
                 if counting == TOTALS:
                     if reached > 0:
@@ -381,6 +374,7 @@ def _walk_units(
                             records,
                             out_time,
                             times_out,
+                            sums,
                         )
                     continue
                 next_position, next_time = lo, -NO_LIMIT
@@ -403,6 +397,7 @@ def _walk_units(
                     records,
                     out_time,
                     times_out,
+                    sums,
                 )
             # On to the unit's first row in a later period.
             if not many:
@@ -411,33 +406,39 @@ def _walk_units(
                 s += 1
             lo = s
         unit_start = unit_end
-    progress[0], progress[1], progress[2] = unit_start, out, out_time
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _period_of(edges: I64, first: int, t: int) -> int:
-    """The period of time ``t``, ``first`` or a later one: the next few by a look at each,
-    further ones by bisection (a unit's periods are mostly near one another)."""
-    period = first
-    for _ in range(8):
-        if t < edges[period + 1]:
-            return period
-        period += 1
-    high = len(edges) - 2
-    while period < high:
-        middle = (period + high + 1) // 2
-        if edges[middle] <= t:
-            period = middle
-        else:
-            high = middle - 1
-    return period
+    return records[:out], times_out[:out_time]
 
 
 @njit(nogil=True, cache=True)
-def _grown(table: I64) -> I64:
-    bigger = np.empty((2 * len(table), table.shape[1]), np.int64)
-    bigger[: len(table)] = table
-    return bigger
+def _period_index(edges: I64) -> tuple[I64, int]:
+    """A table to find a time's period in a step or two: slots of the shortest period
+    between the first and the last (those two may be cut short), each with the period its
+    start is in."""
+    size = len(edges) - 1
+    quantum = edges[-1] - edges[0]
+    for p in range(1, size - 1):
+        quantum = min(quantum, edges[p + 1] - edges[p])
+    slots = (edges[-1] - edges[0]) // quantum + 1 if size > 2 else 0
+    table = np.zeros(slots, np.int64)
+    period = 1
+    for i in range(slots):
+        while period < size - 1 and edges[period + 1] <= edges[1] + i * quantum:
+            period += 1
+        table[i] = period
+    return table, quantum
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _period_of(edges: I64, table: I64, quantum: int, t: int) -> int:
+    """The period of time ``t`` (in the range)."""
+    if t < edges[1]:
+        return 0
+    if t >= edges[-2]:
+        return len(edges) - 2
+    period = int(table[(t - edges[1]) // quantum])
+    while t >= edges[period + 1]:
+        period += 1
+    return period
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -451,10 +452,11 @@ def _emit(
     records: I64,
     out_time: int,
     times_out: I64,
+    sums: I64,
 ) -> tuple[int, int]:
     """Writes one record (start row, steps reached, attribution row, period) and, per
     reached step after the first, (step, time since the previous step, time since the
-    start, period)."""
+    start), or adds those times to the period's ``sums``."""
     records[out, 0] = step_row[0]
     records[out, 1] = reached
     if attribution == FIRST_TOUCH:
@@ -464,10 +466,14 @@ def _emit(
     else:
         records[out, 2] = step_row[min(attribution, reached - 1)]
     records[out, 3] = period
+    if len(sums):
+        for k in range(1, reached):
+            sums[period, k, 0] += step_time[k] - step_time[k - 1]
+            sums[period, k, 1] += step_time[k] - step_time[0]
+        return out + 1, out_time
     for k in range(1, reached):
         times_out[out_time, 0] = k
         times_out[out_time, 1] = step_time[k] - step_time[k - 1]
         times_out[out_time, 2] = step_time[k] - step_time[0]
-        times_out[out_time, 3] = period
         out_time += 1
     return out + 1, out_time

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trackway.query.behaviour.result import FunnelPeriod, FunnelSegments, PeriodStep, SegmentRow
 from trackway.query.behaviour.spec import StartPeriods
@@ -31,10 +32,6 @@ MAX_PERIODS = 4_000
 def start_periods(periods: StartPeriods, from_date: date, to_date: date, tz: ZoneInfo) -> Buckets:
     """The periods of ``per_period``: edges in UTC ms (the first and last cut to the range)
     and labels (each period's first day)."""
-    if not 1 <= periods.every <= 36_500:
-        raise SpecError(
-            f"Expected `every` between 1 and 36500, got {periods.every}", "$.per_period.every"
-        )
     try:
         return buckets(from_date, to_date, periods.unit, tz, MAX_PERIODS, periods.every)
     except SpecError:
@@ -67,36 +64,29 @@ def period_funnels(
     grid: Buckets,
     n: int,
     records: I64,
-    step_times: I64,
+    sums: I64,
     segments: tuple[pa.Array, I64] | None,
     limit: int,
 ) -> list[FunnelPeriod]:
-    """Each period's funnel from every shard's ``records`` and ``step_times``: per step the
-    records of the period that reached it and their mean times; with ``segments`` (the
-    labels and each record's segment code), the period's own top ``limit`` segments."""
+    """Each period's funnel from every shard's ``records`` and the ``sums`` of their times
+    (by period and step: since the previous step, since the start): per step the records
+    of the period that reached it and their mean times; with ``segments`` (the labels and
+    each record's segment code), the period's own top ``limit`` segments."""
     size = len(grid)
-    period = records[:, 3]
-    exactly = np.bincount(period * (n + 1) + records[:, 1], minlength=size * (n + 1))
-    counts = np.cumsum(exactly.reshape(size, n + 1)[:, ::-1], axis=1)[:, ::-1][:, 1:]
-    # Sums of whole milliseconds, exact in int64; a row per record and reached step > 1.
-    cell = step_times[:, 3] * n + step_times[:, 0]
-    since_previous = np.zeros(size * n, np.int64)
-    since_start = np.zeros(size * n, np.int64)
-    np.add.at(since_previous, cell, step_times[:, 1])
-    np.add.at(since_start, cell, step_times[:, 2])
+    exactly = np.bincount(records[:, 3] * (n + 1) + records[:, 1], minlength=size * (n + 1))
+    counts = np.cumsum(exactly.reshape(size, n + 1)[:, ::-1], axis=1)[:, ::-1][:, 1:].tolist()
+    totals = sums.tolist()  # whole milliseconds, exact in int64
     by_segment = _period_segments(size, n, records, segments, limit) if segments else None
     out = []
     for p, label in enumerate(grid.labels):
-        steps = []
-        for k in range(n):
-            count = int(counts[p, k])
-            timed = k > 0 and count > 0
+        steps = [PeriodStep(counts[p][0], None, None)]
+        for k in range(1, n):
+            count = counts[p][k]
+            since_previous, since_start = totals[p][k]
             steps.append(
-                PeriodStep(
-                    count,
-                    int(since_previous[p * n + k]) / count if timed else None,
-                    int(since_start[p * n + k]) / count if timed else None,
-                )
+                PeriodStep(count, since_previous / count, since_start / count)
+                if count
+                else PeriodStep(0, None, None)
             )
         out.append(FunnelPeriod(label, steps, None if by_segment is None else by_segment[p]))
     return out
@@ -105,26 +95,53 @@ def period_funnels(
 def _period_segments(
     size: int, n: int, records: I64, segments: tuple[pa.Array, I64], limit: int
 ) -> list[FunnelSegments]:
-    """Per period, its segments ranked among themselves. Only the (period, segment) pairs
-    that occur are counted, so many periods of many segments cost what the records do."""
+    """Per period, its segments ranked among themselves as ``ranked_segments`` ranks them,
+    all periods in one sort. Many periods of many segments cost what the records do: then
+    only the (period, segment) pairs that occur are counted."""
     labels, codes = segments
     width = len(labels) + 1
-    pairs, inverse = np.unique(records[:, 3] * width + codes, return_inverse=True)
+    pair = records[:, 3] * width + codes
+    if size * width <= max(len(pair), 1 << 16):
+        pairs = np.arange(size * width)
+        inverse = pair
+    else:
+        pairs, inverse = np.unique(pair, return_inverse=True)
     exactly = np.bincount(inverse * (n + 1) + records[:, 1], minlength=len(pairs) * (n + 1))
     counts = np.cumsum(exactly.reshape(len(pairs), n + 1)[:, ::-1], axis=1)[:, ::-1][:, 1:]
-    # Pairs are sorted, so each period's are one slice.
-    bounds = np.searchsorted(pairs // width, np.arange(size + 1))
+    occur = counts[:, 0] > 0  # every record reached step 1
+    pairs, counts = pairs[occur], counts[occur]
+    period, code = pairs // width, pairs % width
+    totals = _sums_by(period, counts, size)
+    named = code < width - 1
+    period, code, counts = period[named], code[named], counts[named]
+    # Within a period: by step-1 count, highest first, then by label.
+    used = np.unique(code)
+    label_rank = np.zeros(width, np.int64)
+    by_label = np.asarray(pc.sort_indices(labels.take(pa.array(used))), np.int64)
+    label_rank[used[by_label]] = np.arange(len(used))
+    order = np.lexsort((label_rank[code], -counts[:, 0], period))
+    starts = np.searchsorted(period[order], np.arange(size + 1))
+    place = np.arange(len(order)) - starts[period[order]]
+    shown = order[place < limit]
+    shown_totals = _sums_by(period[shown], counts[shown], size)
+    names = labels.take(pa.array(code[shown])).to_pylist()
+    rows = counts[shown].tolist()
+    rest = (totals - shown_totals).tolist()
+    present = np.diff(starts).tolist()
+    bounds = np.searchsorted(period[shown], np.arange(size + 1)).tolist()
     out = []
     for p in range(size):
-        code = pairs[bounds[p] : bounds[p + 1]] % width
-        period_counts = counts[bounds[p] : bounds[p + 1]]
-        named = code < width - 1
-        out.append(
-            ranked_segments(
-                labels.take(pa.array(code[named])),
-                period_counts[named],
-                period_counts.sum(axis=0),
-                limit,
-            )
-        )
+        found = [
+            SegmentRow(names[i].split(SEPARATOR), rows[i]) for i in range(bounds[p], bounds[p + 1])
+        ]
+        if rest[p][0] > 0:
+            found.append(SegmentRow([OTHER], rest[p]))
+        out.append(FunnelSegments(present[p], bounds[p + 1] - bounds[p], found))
     return out
+
+
+def _sums_by(period: I64, counts: I64, size: int) -> I64:
+    """Column sums of ``counts`` per period (``period`` sorted), exact in int64."""
+    running = np.concatenate([np.zeros((1, counts.shape[1]), np.int64), np.cumsum(counts, axis=0)])
+    bounds = np.searchsorted(period, np.arange(size + 1))
+    return np.asarray(running[bounds[1:]] - running[bounds[:-1]], np.int64)

@@ -1,5 +1,6 @@
 """Funnels: plan (compile, scan once), per shard on threads the row masks and the kernel's
-records, then one merge: counts per step, segments, periods, times to convert, drop-offs.
+records, then one merge: counts per step, segments, periods, times to convert, drop-offs;
+or, per start period, each period's funnel (``funnel_merge``).
 The semantics are those of docs/behaviour.md."""
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ class _Compiled:
 class _ShardResult:
     view: ShardView
     times: I64  # grace-adjusted time per row
-    records: I64  # per counted attempt: start row, steps reached, attribution row
-    # Per reached step after the first (grouped by step): step, since previous, since start.
+    records: I64  # per counted attempt: start row, steps reached, attribution row, period
+    # Per reached step after the first (grouped by step): step, since previous, since start;
+    # per period instead their sums, by period and step.
     step_times: I64
     segments: LocalSegments | None
 
@@ -87,6 +89,9 @@ def run_funnel(context: ReportContext, spec: FunnelSpec) -> FunnelResult:
     compiled = plan(spec)
     tz = zone(spec.timezone or context.project.timezone)
     start, end = day_range(spec.from_date, spec.to_date, tz)
+    periods = None
+    if spec.per_period is not None:
+        periods = start_periods(spec.per_period, spec.from_date, spec.to_date, tz)
     grace = spec.grace.ms() if spec.grace else 0
     look_back = GRACE_LOOK_BACK_MS if grace else 0
     views = scan_views(
@@ -103,18 +108,22 @@ def run_funnel(context: ReportContext, spec: FunnelSpec) -> FunnelResult:
         [b.property for b in spec.breakdowns if b.property],
     )
     breakdowns = resolve_auto_buckets(spec.breakdowns, compiled.breakdowns, views)
-    periods = None
-    edges = np.array([start, end], np.int64)
-    if spec.per_period is not None:
-        periods = start_periods(spec.per_period, spec.from_date, spec.to_date, tz)
-        edges = periods.edges
+    edges = np.array([start, end], np.int64) if periods is None else periods.edges
     results: list[_ShardResult] = parallel(
         lambda v: _shard(v, spec, compiled, breakdowns, edges, grace), views
     )
     n = len(spec.steps)
     records = np.concatenate([r.records for r in results] or [np.zeros((0, 4), np.int64)])
-    counts = at_least(records[:, 1], n)
     codes = _segment_codes(context, results) if spec.breakdowns else None
+    if periods is not None:
+        sums = sum((r.step_times for r in results), np.zeros((len(periods), n, 2), np.int64))
+        return FunnelResult(
+            counting=spec.counting,
+            order=spec.order,
+            timezone=str(tz),
+            steps=[],
+            periods=period_funnels(periods, n, records, sums, codes, spec.limit),
+        )
     over_time = None
     if spec.unit is not None:
         grid = buckets(spec.from_date, spec.to_date, spec.unit, tz)
@@ -128,20 +137,10 @@ def run_funnel(context: ReportContext, spec: FunnelSpec) -> FunnelResult:
         counting=spec.counting,
         order=spec.order,
         timezone=str(tz),
-        steps=_steps(spec, counts, results),
+        steps=_steps(spec, at_least(records[:, 1], n), results),
         segments=None if codes is None else _segments(spec, *codes, records[:, 1]),
         over_time=over_time,
         drop_offs=None if spec.drop_offs is None else _drop_offs(spec, results),
-        periods=None
-        if periods is None
-        else period_funnels(
-            periods,
-            n,
-            records,
-            np.concatenate([r.step_times for r in results] or [np.zeros((0, 4), np.int64)]),
-            codes,
-            spec.limit,
-        ),
     )
 
 
@@ -201,6 +200,17 @@ def check(spec: FunnelSpec) -> None:
         raise SpecError("Expected `percentiles` between 0 and 100", "$.percentiles")
     if not 1 <= spec.histogram_buckets <= 200:
         raise SpecError("Expected `histogram_buckets` between 1 and 200", "$.histogram_buckets")
+    periods = spec.per_period
+    if periods is not None and not 1 <= periods.every <= 36_500:
+        raise SpecError(
+            f"Expected `every` between 1 and 36500, got {periods.every}", "$.per_period.every"
+        )
+    if periods is not None and (spec.unit is not None or spec.drop_offs is not None):
+        raise SpecError(
+            "Expected no `unit` or `drop_offs` with `per_period`: each period is a funnel of "
+            "its own, answered in `periods`",
+            "$.per_period",
+        )
     drop = spec.drop_offs
     if drop is not None and not (1 <= drop.step <= n and drop.offset >= 0 and drop.limit >= 1):
         raise SpecError(
@@ -262,6 +272,7 @@ def _shard(
     order = used.order
     # The kernel reads the used rows compacted, in order: contiguous memory.
     hold = _hold_keys(view, compiled.hold)
+    sums = np.zeros((len(edges) - 1, n, 2) if spec.per_period else (0, 0, 2), np.int64)
     records, step_times = fk.funnel_records(
         used.users,
         used.times,
@@ -280,10 +291,15 @@ def _shard(
         edges,
         spec.session_gap.ms(),
         _attribution(spec),
+        sums,
     )
+    segments = shard_segments(view, breakdowns, compiled.breakdowns) if breakdowns else None
+    if spec.per_period:
+        if segments is not None:
+            records[:, 2] = order[records[:, 2]]
+        return _ShardResult(view, times, records, sums, segments)
     records[:, 0] = order[records[:, 0]]
     records[:, 2] = order[records[:, 2]]
-    segments = shard_segments(view, breakdowns, compiled.breakdowns) if breakdowns else None
     by_step = step_times[np.argsort(step_times[:, 0].astype(np.int16), kind="stable")]
     return _ShardResult(view, times, records, by_step, segments)
 
