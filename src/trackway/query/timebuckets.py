@@ -58,15 +58,18 @@ class Buckets:
         first, end = int(self.edges[0]), int(self.edges[-1])
         step = int(np.gcd.reduce(np.diff(self.edges))) if len(self.edges) > 1 else 0
         if step <= 0 or (end - first) // step > _MAX_STEPS:
-            found = np.searchsorted(self.edges, times, side="right").astype(np.int32) - 1
-            found[(times < first) | (times >= end)] = -1
-            return found
+            searched = np.searchsorted(self.edges, times, side="right").astype(np.int32) - 1
+            searched[(times < first) | (times >= end)] = -1
+            return searched
         starts = np.arange(first, end, step, dtype=np.int64)
         table = np.searchsorted(self.edges, starts, side="right").astype(np.int32) - 1
-        steps = (times - first) // step
-        outside = (steps < 0) | (steps >= len(table))
+        # In place, and negative steps compared as huge unsigned ones: every temporary array
+        # of a fresh process costs its page faults.
+        steps = np.subtract(times, first, dtype=np.int64)
+        steps //= step
+        outside = steps.view(np.uint64) >= len(table)
         steps[outside] = 0
-        found = table[steps]
+        found: npt.NDArray[np.int32] = table[steps]
         found[outside] = -1
         return found
 

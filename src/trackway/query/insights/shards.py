@@ -63,7 +63,7 @@ def prepare(
         if where is not None:
             mask &= where.filter_mask(view, view.rows)
         in_range = day_of_row if metric.measure in DAILY_MEASURES else bucket_of_row
-        metric_buckets.append(np.where(mask, in_range, -1).astype(np.int32))
+        metric_buckets.append(np.where(mask, in_range, np.int32(-1)).astype(np.int32, copy=False))
         metric_values.append(values_of(metric, value, view))
     # Without breakdowns every row is in one segment (labelled ""), kept like any other.
     segments = shard_segments(view, breakdowns, compiled.breakdowns)
