@@ -52,20 +52,8 @@ def events_to_table(events: list[dict[str, Any]], shards: int) -> pa.Table:
     received = _in_row_order(pieces.pop("mp_processing_time_ms"), pa.int64()).to_numpy()
     distinct_ids = _in_row_order(pieces.pop("distinct_id"), pa.string())
     insert_ids = _in_row_order(pieces.pop("$insert_id"), pa.string())
-    encoded = distinct_ids.dictionary_encode()
-    ids = encoded.dictionary.to_pylist()
-    hashes = np.fromiter(map(user_hash, ids), np.int64, len(ids))[encoded.indices.to_numpy()]
-    shard = shard_of(hashes, shards)
-    order = np.lexsort((times, hashes, shard))
-    arrays: dict[str, pa.Array] = {
-        "shard": pa.array(shard[order]),
-        "user_hash": pa.array(hashes[order]),
-        "time": pa.array(times[order]),
-        "event": pa.array(list(map(itemgetter("event"), events))).take(order).dictionary_encode(),
-        "distinct_id": distinct_ids.take(order),
-        "insert_id": insert_ids.take(order),
-        "received_ms": pa.array(received[order]),
-    }
+    names = pa.array(list(map(itemgetter("event"), events)))
+    order, arrays = _fixed(shards, names, distinct_ids, insert_ids, times, received)
     columns: dict[str, tuple[npt.NDArray[np.int64], pa.Array]] = {}
     for name, name_pieces in pieces.items():
         columns.update(typed_columns(name, name_pieces))
@@ -94,21 +82,41 @@ def events_by_row(events: list[dict[str, Any]], shards: int) -> pa.Table:
         times[row] = props["time"]
         received[row] = props["mp_processing_time_ms"]
         add_cells(cells, column_names, row, props, PROMOTED)
-    hashes_by_id = {d: user_hash(d) for d in set(distinct_ids)}
-    hashes = np.fromiter((hashes_by_id[d] for d in distinct_ids), np.int64, n)
+    order, arrays = _fixed(
+        shards,
+        pa.array(names),
+        pa.array(distinct_ids, pa.string()),
+        pa.array(insert_ids, pa.string()),
+        times,
+        received,
+    )
+    arrays.update(cell_arrays(cells, n, order))
+    return pa.table(arrays)
+
+
+def _fixed(
+    shards: int,
+    names: pa.Array,
+    distinct_ids: pa.Array,
+    insert_ids: pa.Array,
+    times: npt.NDArray[np.int64],
+    received: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], dict[str, pa.Array]]:
+    """The (shard, user, time) order of the rows and the fixed columns in it."""
+    encoded = distinct_ids.dictionary_encode()
+    ids = encoded.dictionary.to_pylist()
+    hashes = np.fromiter(map(user_hash, ids), np.int64, len(ids))[encoded.indices.to_numpy()]
     shard = shard_of(hashes, shards)
     order = np.lexsort((times, hashes, shard))
-    arrays: dict[str, pa.Array] = {
+    return order, {
         "shard": pa.array(shard[order]),
         "user_hash": pa.array(hashes[order]),
         "time": pa.array(times[order]),
-        "event": pa.array(names).take(order).dictionary_encode(),
-        "distinct_id": pa.array(distinct_ids, pa.string()).take(order),
-        "insert_id": pa.array(insert_ids, pa.string()).take(order),
+        "event": names.take(order).dictionary_encode(),
+        "distinct_id": distinct_ids.take(order),
+        "insert_id": insert_ids.take(order),
         "received_ms": pa.array(received[order]),
     }
-    arrays.update(cell_arrays(cells, n, order))
-    return pa.table(arrays)
 
 
 def _in_row_order(pieces: Pieces, kind: pa.DataType) -> pa.Array:
