@@ -261,3 +261,45 @@ def test_several_metrics_match_reference(data: st.DataObject) -> None:
     formulas = data.draw(st.lists(st.sampled_from(["A + B", "A / B", "(A - B) / A * 100"])))
     spec, events, places = data.draw(cases(measures, formulas))
     check(spec, events, places)
+
+
+@pytest.mark.parametrize(
+    ("mau_where", "where", "offset"),
+    [
+        pytest.param('properties["browser"] == "Chrome"', None, 0, id="only look-back rows"),
+        pytest.param('properties["browser"] != "Chrome"', 'properties["browser"] == "Chrome"', 1),
+    ],
+)
+def test_segments_come_from_rows_each_metric_counts(
+    mau_where: str, where: str | None, offset: int
+) -> None:
+    """Found examples: a View 23 days before the range is in MAU's window, not DAU's; with
+    MAU's filter leaving it out, it makes no segment (it once did, as DAU's look-back)."""
+    day = datetime(2026, 9, 21, tzinfo=UTC)
+    views = [
+        {
+            "event": "View",
+            "properties": {
+                **({"browser": "Chrome"} if i == 2 else {}),
+                "time": int(day.timestamp() * 1000),
+                "distinct_id": "u0",
+                "$insert_id": f"i{i}",
+                "mp_processing_time_ms": 1000 + i,
+            },
+        }
+        for i in range(3)
+    ]
+    spec = InsightsSpec(
+        from_date=date(2026, 10, 14),
+        to_date=date(2026, 11, 5),
+        metrics=[
+            Metric(event="View", where=mau_where, measure="mau"),
+            Metric(event="View", measure="dau"),
+        ],
+        unit="week",
+        where=where,
+        breakdowns=[Breakdown(property="browser")],
+        limit=1,
+        segment_offset=offset,
+    )
+    check(spec, views, [0, 1, 2])

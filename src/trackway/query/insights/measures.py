@@ -24,13 +24,18 @@ WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
 _ADDITIVE = {"total", "unique", "sum"}
 
 
-def rank(metric: Metric, shards: list[PreparedShard], n_labels: int, m: int) -> F64:
+def rank(
+    metric: Metric, shards: list[PreparedShard], n_labels: int, m: int, offset_days: int
+) -> F64:
     """Per global segment, for metric ``m``: distinct users for unique-like measures, else
-    events."""
+    events. Rows count from the range's first day, or, for an active-users measure, from
+    its own window before it (the scan reaches back as far as the longest window needs)."""
     total = np.zeros(n_labels, np.float64)
     by_users = metric.measure in UNIQUE_MEASURES or metric.measure.startswith("per_user")
+    first = offset_days - (WINDOWS[metric.measure] - 1) if metric.measure in WINDOWS else 0
     for shard in shards:
-        codes = np.where(shard.metric_buckets[m] >= 0, shard.segments.codes, -1).astype(np.int32)
+        counted = shard.metric_buckets[m] >= first
+        codes = np.where(counted, shard.segments.codes, -1).astype(np.int32)
         counts, uniques = kernels.segment_uniques(shard.users, codes, n_labels)
         total += uniques if by_users else counts
     return total

@@ -161,13 +161,15 @@ def _run(
     breakdowns = resolve_auto_buckets(spec.breakdowns, compiled.breakdowns, views)
     shards = parallel(lambda v: prepare(v, spec, breakdowns, compiled, grid, day_grid), views)
     names = [m.name or chr(ord("A") + i) for i, m in enumerate(spec.metrics)]
+    offset_days = (first - scan_first).days
     if breakdowns:
         key = breakdown_key(breakdowns) if reads_rows_only(compiled.breakdowns) else None
-        segment_labels, n_segments, shown_count = _recode_segments(context, spec, shards, key)
+        segment_labels, n_segments, shown_count = _recode_segments(
+            context, spec, shards, key, offset_days
+        )
     else:
         segment_labels, n_segments, shown_count = [[""]], 1, 1  # every row is segment 0
     width = len(segment_labels)
-    offset_days = (first - scan_first).days
     series = []
     for m, (metric, name) in enumerate(zip(spec.metrics, names, strict=True)):
         values, totals = measures.measure(
@@ -186,7 +188,11 @@ def _run(
 
 
 def _recode_segments(
-    context: ReportContext, spec: InsightsSpec, shards: list[PreparedShard], key: Any
+    context: ReportContext,
+    spec: InsightsSpec,
+    shards: list[PreparedShard],
+    key: Any,
+    offset_days: int,
 ) -> tuple[list[list[str]], int, int]:
     """Give the rows of the shown segments codes 0..N-1 and all other segments' rows the code
     N (``$other``). Shards rank their local segments; the ranks add up under the global
@@ -194,7 +200,7 @@ def _recode_segments(
     segments have data, and how many are shown."""
     views = [shard.view for shard in shards]
     remaps, labels = unify_segments(context, views, [s.segments for s in shards], key)
-    ranking, present = _ranks(spec, shards, remaps, len(labels))
+    ranking, present = _ranks(spec, shards, remaps, len(labels), offset_days)
     shown, n_segments = top_segments(labels, ranking, spec.limit, spec.segment_offset, present)
     segment_labels = [labels[int(i)].as_py().split(SEPARATOR) for i in shown]
     if n_segments > len(shown):
@@ -208,14 +214,21 @@ def _recode_segments(
 
 
 def _ranks(
-    spec: InsightsSpec, shards: list[PreparedShard], remaps: list[Any], n_labels: int
+    spec: InsightsSpec,
+    shards: list[PreparedShard],
+    remaps: list[Any],
+    n_labels: int,
+    offset_days: int,
 ) -> tuple[F64, Any]:
     """Per global segment, its rank (the first metric over the whole range) and whether any
     metric has data in it: ties, and segments only later metrics have, go in label order."""
 
     def local_ranks(shard: PreparedShard) -> list[F64]:
         local = len(shard.segments.labels)
-        return [measures.rank(metric, [shard], local, m) for m, metric in enumerate(spec.metrics)]
+        return [
+            measures.rank(metric, [shard], local, m, offset_days)
+            for m, metric in enumerate(spec.metrics)
+        ]
 
     ranking = np.zeros(n_labels)
     presence = np.zeros(n_labels)
