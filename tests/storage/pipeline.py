@@ -9,13 +9,22 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+import pytest
 from deltalake import DeltaTable
 
-from trackway.log import DurableAppender, LogRecord, LogWriter, claim_writer_dir, encode_record
+from trackway.log import (
+    DurableAppender,
+    LogReader,
+    LogRecord,
+    LogWriter,
+    claim_writer_dir,
+    encode_record,
+)
 from trackway.projects import Project
 from trackway.storage.columns import PROMOTED, parse_property_column, property_column
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.scan import EventReader
+from trackway.storage.worker import StorageWorker
 
 # What an event row is compared on: every fixed column a client sent, plus its properties.
 ROW_COLUMNS = ("event", "distinct_id", "time", "insert_id", "received_ms")
@@ -168,3 +177,19 @@ def table_rows(
         table.load_as_version(version)
     rows: list[dict[str, Any]] = table.to_pyarrow_table().to_pylist()
     return rows
+
+
+class Killed(BaseException):
+    """Stands for a kill -9: no ``except Exception`` handler sees it."""
+
+
+def crash_before_log_commit(worker: StorageWorker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass whose process dies after its table commits, before it commits the log."""
+
+    def crash(self: LogReader, offset: int) -> None:
+        raise Killed("between the table commits and the log commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LogReader, "commit", crash)
+        with pytest.raises(Killed):
+            worker.run_once()

@@ -16,8 +16,15 @@ from deltalake import DeltaTable
 from deltalake.transaction import RemoveAction
 
 import trackway.storage.scan as scan_module
-from tests.storage.pipeline import LogFeed, event, profile_update, scan_events, table_rows
-from trackway.log import LogReader, LogRecord
+from tests.storage.pipeline import (
+    LogFeed,
+    crash_before_log_commit,
+    event,
+    profile_update,
+    scan_events,
+    table_rows,
+)
+from trackway.log import LogRecord
 from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
 from trackway.storage.deletions import DeletionList
@@ -32,10 +39,6 @@ from trackway.storage.worker import StorageWorker
 HOUR_MS = 3_600_000
 # On shards 2, 2, 3 and 0 of 8: u1 and u2 share a part, so deleting u1 rewrites it.
 USERS = ("u1", "u2", "u3", "u5")
-
-
-class Killed(BaseException):
-    """Stands for a kill -9: no ``except Exception`` handler sees it."""
 
 
 def store_passes(
@@ -214,14 +217,7 @@ def test_a_replay_after_a_checkpoint_and_log_cleanup_writes_nothing_twice(
     with LogFeed(tmp_path) as feed:
         feed.append([LogRecord(project.id, "track", 1_000, events)])
         feed.append([LogRecord(project.id, "engage", 1_001, [update])])
-
-        def crash(self: LogReader, offset: int) -> None:
-            raise Killed("between the table commits and the log commit")
-
-        with monkeypatch.context() as patch:
-            patch.setattr(LogReader, "commit", crash)
-            with pytest.raises(Killed):
-                StorageWorker(tmp_path, settings).run_once()
+        crash_before_log_commit(StorageWorker(tmp_path, settings), monkeypatch)
         # A commit after the ones that recorded the offsets (setting the retention
         # properties), a checkpoint of it, then a cleanup that deletes every commit before.
         for root in (paths.events, paths.users):

@@ -10,8 +10,15 @@ import pytest
 
 import trackway.storage.profile_reader as profile_reader_module
 import trackway.storage.profile_store as profiles_module
-from tests.storage.pipeline import LogFeed, event, profile_update, scan_events, table_rows
-from trackway.log import LogReader, LogRecord
+from tests.storage.pipeline import (
+    LogFeed,
+    crash_before_log_commit,
+    event,
+    profile_update,
+    scan_events,
+    table_rows,
+)
+from trackway.log import LogRecord
 from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
 from trackway.storage.columns import property_column
@@ -23,10 +30,6 @@ from trackway.storage.worker import StorageWorker
 
 # Two users on one shard (of 8), so that deleting one rewrites a part that keeps the other.
 SAME_SHARD = ("u1", "u2")
-
-
-class Killed(BaseException):
-    """Stands for a kill -9: no ``except Exception`` handler sees it."""
 
 
 def new_project(data_dir: Path) -> Project:
@@ -111,14 +114,7 @@ def test_a_replay_after_a_crash_before_the_log_commit_writes_nothing_twice(
     with LogFeed(tmp_path) as feed:
         feed.append([LogRecord(project.id, "track", 1_000, events)])
         feed.append([LogRecord(project.id, "engage", 1_001, [update])])
-
-        def crash(self: LogReader, offset: int) -> None:
-            raise Killed("between the table commits and the log commit")
-
-        with monkeypatch.context() as patch:
-            patch.setattr(LogReader, "commit", crash)
-            with pytest.raises(Killed):
-                StorageWorker(tmp_path, Settings()).run_once()
+        crash_before_log_commit(StorageWorker(tmp_path, Settings()), monkeypatch)
         assert StorageWorker(tmp_path, Settings()).run_once() == 2  # the replay
     counts = Counter(row["insert_id"] for row in table_rows(tmp_path, project))
     assert counts == Counter(f"i{i}" for i in range(20))
