@@ -403,17 +403,17 @@ class EventReader:
             return out
         # memory_map: the file is in the OS page cache after its first read; mapping it saves
         # copying the compressed pages before decoding them. One open parses the footer too.
-        parquet = None
-        known = self.cache.get(("footer", root, part.path))
-        if known is None and any(c != "shard" for c in missing):
-            parquet = pq.ParquetFile(root / part.path, memory_map=True)
-        metadata, stored, _ = self._footer(root, part, parquet)
-        present = [c for c in missing if c in stored]
         table = None
-        if present:
-            if parquet is None:
-                parquet = pq.ParquetFile(root / part.path, metadata=metadata, memory_map=True)
-            table = parquet.read(columns=present)
+        stored: frozenset[str] = frozenset()
+        if any(c != "shard" for c in missing):  # the shard column is the part's partition
+            known = self.cache.get(("footer", root, part.path))
+            parquet = None if known else pq.ParquetFile(root / part.path, memory_map=True)
+            metadata, stored, _ = self._footer(root, part, parquet)
+            present = [c for c in missing if c in stored]
+            if present:
+                if parquet is None:
+                    parquet = pq.ParquetFile(root / part.path, metadata=metadata, memory_map=True)
+                table = parquet.read(columns=present)
         for column in missing:
             if column == "shard":
                 array = arrow_of(np.full(part.rows, part.shard, np.int16))
