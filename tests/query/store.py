@@ -16,6 +16,7 @@ from trackway.services.context import Services
 from trackway.storage.batches import events_to_table
 from trackway.storage.events_table import EventTable
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.resolve import resolve_table
 from trackway.storage.scan import EventReader
 
 Event = dict[str, Any]
@@ -39,9 +40,16 @@ def new_project(data_dir: Path) -> Project:
 
 
 def write_parts(data_dir: Path, project: Project, events: list[Event]) -> None:
-    """One commit of ``events``: a new part in every shard they touch."""
+    """One commit of ``events``: a new part in every shard they touch, each row stored under
+    the user its id resolves to by the merges committed so far and the batch's own, as the
+    storage worker does."""
     if events:
         table = events_to_table(events, project.shards)
+        if project.id_merge != "none":
+            events_table = EventTable(ProjectPaths(data_dir, project.id).events)
+            reader = EventReader(data_dir, 1 << 26)
+            known = reader.identity_with(project, events_table.snapshot(), table)
+            table = resolve_table(table, known, project.shards)
         EventTable(ProjectPaths(data_dir, project.id).events).append(table, {})
 
 

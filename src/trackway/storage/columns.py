@@ -33,6 +33,10 @@ FIXED_SCHEMA = pa.schema(
     ]
 )
 FIXED = tuple(FIXED_SCHEMA.names)
+# The hash of the distinct_id a row was sent with, in parts written with identity resolved
+# (docs/identity.md): set where the row is stored under another user, null where the two are
+# one. Parts written before a project's first merge have no such column.
+SENT_HASH = "sent_hash"
 # Properties held in fixed columns instead of property columns.
 PROMOTED = {
     "time": "time",
@@ -63,6 +67,8 @@ def column_type(column: str) -> pa.DataType:
     """The Arrow type readers get for a stored column, fixed or property."""
     if column in FIXED_SCHEMA.names:
         return FIXED_SCHEMA.field(column).type
+    if column == SENT_HASH:
+        return pa.int64()
     parsed = parse_property_column(column)
     if parsed is None:
         raise KeyError(column)

@@ -9,23 +9,43 @@ As a backstop, a shard with more than ``compaction_trigger_parts`` parts has all
 under the target merged at once. A merge drops exact duplicates (the latest ingested copy
 wins) and the rows of deleted users. One Delta commit swaps the parts of one merge in every
 shard that needs one (a round); a merge that fills the next tier is the next round's.
+Under ID merge, a merge also re-homes its rows: each is stored under the user its id
+resolves to by the merges committed then, so reads have fewer rows to move (resolve.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trackway.settings import Settings
-from trackway.storage.columns import column_type, conform
+from trackway.storage.arrays import arrow_of, numpy_of
+from trackway.storage.columns import SENT_HASH, column_type, conform
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import DEDUPLICATED_KEY, EventTable, Part, Snapshot
+from trackway.storage.identity import IdentityMap, resolve_hashes
+from trackway.storage.resolve import sent_column, sent_hashes
 from trackway.storage.rewrite import replace_parts
+from trackway.storage.sharding import shard_of
+
+Resolver = Callable[[Snapshot], IdentityMap]  # the merges known at a version
 
 
-def compact_project(table: EventTable, deletions: DeletionList, settings: Settings) -> int:
-    """Compact every shard that needs it; returns how many merges it made."""
+def compact_project(
+    table: EventTable,
+    deletions: DeletionList,
+    settings: Settings,
+    identity: Resolver | None = None,
+    shards: int = 0,
+) -> int:
+    """Compact every shard that needs it; returns how many merges it made. With ``identity``
+    (and the project's number of ``shards``), merged rows are stored under the users their
+    ids resolve to now: rows of a newer merge move, those of another shard to a new part
+    there, in the same commit."""
     rewritten = 0
     while (snapshot := table.snapshot()) is not None:
         by_shard: dict[int, list[Part]] = {}
@@ -38,14 +58,31 @@ def compact_project(table: EventTable, deletions: DeletionList, settings: Settin
         }
         if not due:
             break
+        known = identity(snapshot) if identity is not None else None
         # Merged a shard at a time, as the new parts are written: one in memory at once.
         merged = (
-            (shard, merge_parts(snapshot, chosen, deletions)) for shard, chosen in due.items()
+            piece
+            for shard, chosen in due.items()
+            for piece in _homes(shard, merge_parts(snapshot, chosen, deletions, known), shards)
         )
         removed = [part for chosen in due.values() for part in chosen]
         replace_parts(snapshot.table, snapshot.root, removed, merged)
         rewritten += len(due)
     return rewritten
+
+
+def _homes(shard: int, rows: pa.Table, shards: int) -> list[tuple[int, pa.Table]]:
+    """The merged rows of ``shard`` by the shard their users live on (rows of users resolved
+    anew may belong elsewhere), each in (user, time) order still."""
+    if SENT_HASH not in rows.column_names or not shards:
+        return [(shard, rows)]
+    homes = shard_of(np.asarray(numpy_of(rows.column("user_hash")), np.int64), shards)
+    if np.all(homes == shard):
+        return [(shard, rows)]
+    return [
+        (int(home), rows.filter(arrow_of(homes == home)))
+        for home in np.unique(homes).tolist()
+    ]
 
 
 def parts_to_merge(parts: list[Part], settings: Settings) -> list[Part] | None:
@@ -74,27 +111,51 @@ def size_tier(size: int, base: int, fan_in: int) -> int:
     return tier
 
 
+def _stored_under(
+    table: pa.Table, users: npt.NDArray[np.int64], sent: npt.NDArray[np.int64]
+) -> pa.Table:
+    """``table`` with its rows stored under ``users``, the sent id's hash kept where the two
+    differ."""
+    moved = users != sent
+    validity = pa.py_buffer(np.packbits(moved, bitorder="little"))
+    kept = pa.Array.from_buffers(pa.int64(), len(sent), [validity, pa.py_buffer(sent)])
+    rest = table.drop_columns([c for c in ("user_hash", SENT_HASH) if c in table.column_names])
+    return rest.add_column(0, "user_hash", arrow_of(users)).add_column(1, SENT_HASH, kept)
+
+
 def _conformed(table: pa.Table) -> pa.Table:
     """Every column in its canonical type, so parts written in different shapes concatenate."""
     columns = [conform(table.column(name), column_type(name)) for name in table.column_names]
     return pa.table(columns, names=table.column_names)
 
 
-def merge_parts(snapshot: Snapshot, parts: list[Part], deletions: DeletionList) -> pa.Table:
+def merge_parts(
+    snapshot: Snapshot,
+    parts: list[Part],
+    deletions: DeletionList,
+    identity: IdentityMap | None = None,
+) -> pa.Table:
+    """The parts' rows in (user, time) order without duplicates or deleted users' rows;
+    with ``identity``, each row under the user its id resolves to by it."""
     tables = [_conformed(pq.read_table(snapshot.root / p.path)) for p in parts]
     merged = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+    # The id each row was sent with, which deduplication and deletions compare.
+    sent = sent_hashes(merged.column("user_hash").combine_chunks(), sent_column(merged))
     users = merged.column("user_hash").to_numpy()
+    if identity is not None:
+        users = resolve_hashes(sent, identity.hashes())
+        merged = _stored_under(merged, users, sent)
     times = merged.column("time").to_numpy()
     received = merged.column("received_ms").to_numpy()
     events = merged.column("event").combine_chunks().indices.to_numpy()
     insert_ids = merged.column("insert_id").combine_chunks().dictionary_encode().indices.to_numpy()
     # Sorted by the dedupe key with the latest copy first, then one row kept per key.
-    order = np.lexsort((-received, insert_ids, events, times, users))
-    key = np.stack([users[order], times[order], events[order], insert_ids[order]])
+    order = np.lexsort((-received, insert_ids, events, sent, times, users))
+    key = np.stack([users[order], times[order], sent[order], events[order], insert_ids[order]])
     first = np.ones(len(order), bool)
     first[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
     order = order[first]
-    keep = deletions.keep_mask(users[order], received[order])
+    keep = deletions.keep_mask(sent[order], received[order])
     if keep is not None:
         order = order[keep]
     out = merged.take(order).combine_chunks()

@@ -21,11 +21,12 @@ import pyarrow.parquet as pq
 
 from trackway.projects import Project
 from trackway.storage.batches import events_to_table
-from trackway.storage.columns import table_to_events
+from trackway.storage.columns import SENT_HASH, table_to_events
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import version_error
 from trackway.storage.identity import IdentityMap
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.resolve import sent_column, sent_hashes
 from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
 from trackway.types import TimeRange
@@ -54,6 +55,8 @@ def export_events(
         users = pa.array(sorted(distinct_ids), pa.string())
         hashes = np.fromiter((user_hash(d) for d in distinct_ids), np.int64, len(distinct_ids))
         shards = set(shard_of(hashes, project.shards).tolist())
+        if snapshot is not None and SENT_HASH in snapshot.column_names():
+            shards = None  # rows are stored under the users their ids resolved to then
     tables: list[tuple[Any, str | None]] = []
     if snapshot is not None:
         tables += [(snapshot.root / part.path, None) for part in snapshot.parts(shards, time_range)]
@@ -127,7 +130,8 @@ def _filter(
             mask, pc.is_in(table.column("event").cast(pa.string()), pa.array(sorted(names)))
         )
     keep = deletions.keep_mask(
-        table.column("user_hash").to_numpy(), table.column("received_ms").to_numpy()
+        sent_hashes(table.column("user_hash").combine_chunks(), sent_column(table)),
+        table.column("received_ms").to_numpy(),
     )
     if keep is not None:
         mask = pc.and_(mask, pa.array(keep))

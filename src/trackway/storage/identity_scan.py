@@ -10,6 +10,7 @@ import numpy as np
 
 from trackway.storage.arrays import numpy_of
 from trackway.storage.cache import ColumnCache
+from trackway.storage.columns import SENT_HASH
 from trackway.storage.deletions import DeletionList
 from trackway.storage.identity import IdentityMap, identity_map, original_map
 from trackway.storage.identity_edges import (
@@ -19,6 +20,7 @@ from trackway.storage.identity_edges import (
     device_edges,
     merge_edges,
 )
+from trackway.storage.resolve import sent_hashes
 
 Edges = tuple[list[DeviceEdge], list[MergeEdge]]  # one mode's edges are filled, the other empty
 Parallel = Callable[[Callable[[Any], Any], list[Any]], Any]
@@ -29,7 +31,7 @@ def source_edges(mode: str, columns: Columns, deletions: DeletionList) -> Edges:
     keep = None
     if deletions.all():  # without deletions, no need to read the columns they look at
         keep = deletions.keep_mask(
-            np.asarray(numpy_of(columns("user_hash")), np.int64),
+            sent_hashes(columns("user_hash"), columns(SENT_HASH)),
             np.asarray(numpy_of(columns("received_ms")), np.int64),
         )
     if mode == "simplified":

@@ -22,6 +22,7 @@ from trackway.storage.columns import table_to_events
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import Snapshot
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.resolve import sent_column, sent_hashes
 from trackway.storage.scan import EventReader
 
 
@@ -86,7 +87,8 @@ def _merge(
     ``limit`` + 1 (arrival, then event time, descending)."""
     mask = pc.greater(table.column("received_ms"), after_ms)
     keep = deletions.keep_mask(
-        table.column("user_hash").to_numpy(), table.column("received_ms").to_numpy()
+        sent_hashes(table.column("user_hash").combine_chunks(), sent_column(table)),
+        table.column("received_ms").to_numpy(),
     )
     if keep is not None:
         mask = pc.and_(mask, pa.array(keep))

@@ -1,10 +1,11 @@
 """A shard's row order: its parts (and the log tail) merged by (user, time), duplicates
 dropped.
 
-Duplicates (equal user, time, event and ``$insert_id``; the latest received copy wins) can
-only be rows of equal user and time, so the key columns beyond those are looked at only in
-such runs, and only in runs where an event name repeats on rows not known to be unique: of
-one source that is not a deduplicated part, or of two sources.
+Duplicates (equal sent distinct_id, time, event and ``$insert_id``; the latest received copy
+wins) can only be rows of equal user and time, so the key columns beyond those are looked at
+only in such runs, and only in runs where an event name repeats on rows not known to be
+unique: of one source that is not a deduplicated part, or of two sources. (Copies stored
+under two users, written before and after a merge, meet where reads re-home them: rekey.py.)
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from trackway.storage.arrays import arrow_of, numpy_of
+from trackway.storage.columns import SENT_HASH
 from trackway.storage.merge_kernel import merge_positions
+from trackway.storage.resolve import sent_hashes
 
 # What deduplication and ordering need, whatever the query asks for.
-_KEY_COLUMNS = ("user_hash", "time", "event", "insert_id", "received_ms")
+_KEY_COLUMNS = ("user_hash", SENT_HASH, "time", "event", "insert_id", "received_ms")
 
 
 def merge_order(
@@ -120,7 +123,8 @@ def _drop_duplicates(
     received = numpy_of(keys["received_ms"])
     candidates = np.union1d(same, same + 1)  # positions in ``order`` within a run
     best: dict[tuple[Any, ...], tuple[int, int]] = {}
-    users = numpy_of(keys["user_hash"])
+    # The id each row was sent with: rows of two ids stored under one user differ.
+    users = sent_hashes(keys["user_hash"].combine_chunks(), keys[SENT_HASH].combine_chunks())
     times = numpy_of(keys["time"])
     for position in candidates.tolist():
         row = int(order[position])

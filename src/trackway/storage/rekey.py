@@ -22,8 +22,10 @@ import pyarrow.compute as pc
 
 from trackway.storage.arrays import arrow_of, numpy_of, strings_of, valid_of, values_of
 from trackway.storage.cache import ColumnCache
+from trackway.storage.columns import SENT_HASH
 from trackway.storage.identity import IdentityMap, resolve_hashes
 from trackway.storage.merge_kernel import merge_positions
+from trackway.storage.resolve import sent_hashes
 from trackway.storage.sharding import shard_of, user_hash
 
 Keys = npt.NDArray[np.int64]
@@ -42,10 +44,12 @@ class Rekey:
 
 
 def identity_rekey(identity: IdentityMap) -> Rekey:
+    """Rows to their users' canonical ids: each row's id as sent (rows stored under a user
+    resolved when written keep the sent id's hash beside it) looked up in ``identity``."""
     pairs = identity.hashes()
 
     def keys(columns: dict[str, pa.Array]) -> Keys:
-        return resolve_hashes(np.asarray(numpy_of(columns["user_hash"]), np.int64), pairs)
+        return resolve_hashes(sent_hashes(columns["user_hash"], columns[SENT_HASH]), pairs)
 
     def labels(columns: dict[str, pa.Array], _: Keys) -> pa.Array:
         ids = columns["distinct_id"]
@@ -53,7 +57,7 @@ def identity_rekey(identity: IdentityMap) -> Rekey:
         resolved = strings_of([identity.canonical(d) for d in unique.to_pylist()])
         return resolved.take(pc.index_in(ids, unique))
 
-    return Rekey(("user_hash",), keys, labels, identity.fingerprint)
+    return Rekey(("user_hash", SENT_HASH), keys, labels, identity.fingerprint)
 
 
 def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
@@ -87,96 +91,184 @@ def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
     return Rekey(wanted, keys, labels, ("group", group, tuple(columns_of_group)))
 
 
-def targets(sources: list[Keys], shards: int) -> dict[int, list[tuple[int, npt.NDArray[np.int64]]]]:
-    """Per target shard, the rows each source sends it: (source index, rows)."""
-    out: dict[int, list[tuple[int, npt.NDArray[np.int64]]]] = {}
-    for source, keys in enumerate(sources):
-        kept = np.flatnonzero(keys != NO_KEY)
-        shard = shard_of(keys[kept], shards)
-        for target in np.unique(shard).tolist():
-            out.setdefault(int(target), []).append((source, kept[shard == target]))
-    return out
+Rows = npt.NDArray[np.int64]
+Piece = tuple[int, Rows, bool]  # (source index, rows it sends, whether they stay in place)
+Load = Callable[[str], pa.Array]  # a source's column in its scan order
 
 
-Source = tuple[dict[str, pa.Array], Hashable | None]  # a source shard's columns and cache key
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A source shard: its scanned columns, the key its rows are cached under (None while it
+    has an uncommitted tail) and how to read any other of its columns."""
+
+    shard: int
+    columns: dict[str, pa.Array]
+    key: Hashable | None
+    load: Load
+
+
 Target = tuple[int, dict[str, pa.Array], Hashable | None]
+
+
+def pieces_of(source: Source, keys: Keys, shards: int) -> list[tuple[int, Rows, bool]]:
+    """Where a source's rows go, as (target shard, rows, whether they stay): those whose key
+    is the one they are stored under stay (in order already), the others go to their new
+    key's shard (NO_KEY rows nowhere)."""
+    moved = np.flatnonzero(keys != _numpy(source.columns["user_hash"]))
+    out: list[tuple[int, Rows, bool]] = []
+    if len(moved) < len(keys):
+        stay = np.arange(len(keys), dtype=np.int64)
+        out.append((source.shard, np.delete(stay, moved) if len(moved) else stay, True))
+    moved = moved[keys[moved] != NO_KEY]
+    shard = shard_of(keys[moved], shards)
+    for target in np.unique(shard).tolist():
+        out.append((int(target), moved[shard == target], False))
+    return out
 
 
 def rekeyed(
     sources: list[Source],
-    source_shards: list[int],
     rekey: Rekey,
     columns: list[str],
     wanted: set[int],
     shards: int,
     cache: ColumnCache,
     parallel: Callable[[Callable[[int], Target], list[int]], Iterable[Target]],
+    dedupe: bool,
 ) -> list[Target]:
-    """The wanted target shards' ``columns``, their rows re-homed by ``rekey``. Everything
-    derived is cached while every source is stable (no uncommitted tail)."""
-    stable = all(key is not None for _, key in sources)
-    base = (tuple(key for _, key in sources), rekey.fingerprint) if stable else None
+    """The wanted target shards' ``columns``, their rows re-homed by ``rekey``. A target that
+    keeps exactly its own rows is its source as it is; others put the moved rows in order
+    among the staying ones and, with ``dedupe`` (copies of one event may be stored under two
+    users), drop copies that meet. Everything derived is cached while its sources are stable
+    (no uncommitted tail)."""
 
-    def remember(key: Hashable, make: Callable[[], Any]) -> Any:
-        if base is None:
+    def remember(key: Hashable | None, make: Callable[[], Any]) -> Any:
+        if key is None:
             return make()
-        found = cache.get((base, key))
+        found = cache.get(key)
         if found is None:
             found = make()
-            cache.put((base, key), found, _nbytes(found))
+            cache.put(key, found, _nbytes(found))
         return found
 
-    def keys_of(source: int) -> Keys:
-        return rekey.keys(sources[source][0])
+    def stable(*parts: Hashable | None) -> Hashable | None:
+        return None if any(p is None for p in parts) else (*parts, rekey.fingerprint)
 
-    keys: list[Keys] = [remember(("keys", i), partial(keys_of, i)) for i in range(len(sources))]
-    plan: dict[int, list[tuple[int, npt.NDArray[np.int64]]]] = remember(
-        "plan", lambda: targets(keys, shards)
-    )
+    def keys_of(i: int) -> Keys:
+        return rekey.keys(sources[i].columns)
+
+    keys: list[Keys] = [
+        remember(stable("keys", s.key), partial(keys_of, i)) for i, s in enumerate(sources)
+    ]
+    plan: dict[int, list[Piece]] = {}
+    for i, source in enumerate(sources):
+        found = remember(stable("pieces", source.key), partial(pieces_of, source, keys[i], shards))
+        for target, rows, stays in found:
+            plan.setdefault(target, []).append((i, rows, stays))
+    stable_all = all(s.key is not None for s in sources)
+    every = ("all", tuple(s.key for s in sources), rekey.fingerprint) if stable_all else None
 
     def source_column(source: int, column: str) -> pa.Array:
         if column == "user_hash":
             return arrow_of(keys[source])
         if column == "distinct_id":
             return remember(
-                ("labels", source),
-                lambda: rekey.labels(sources[source][0], keys[source]),
+                stable("labels", sources[source].key),
+                lambda: rekey.labels(sources[source].columns, keys[source]),
             )
-        return sources[source][0][column]
+        return sources[source].columns[column]
 
     def one(target: int) -> Target:
-        pieces = plan[target]
+        pieces = sorted(plan[target], key=lambda p: (not p[2], p[0]))  # the staying rows first
+        first, rows, stays = pieces[0]
+        if len(pieces) == 1 and stays and len(rows) == len(keys[first]):
+            # Its own rows, all in place: the source's columns as they are.
+            label = "distinct_id" in columns
+            key = stable("same", sources[first].key) if label else ("same", sources[first].key)
+            own = sources[first].columns
+            out = {c: own[c] if c == "user_hash" else source_column(first, c) for c in columns}
+            return target, out, None if sources[first].key is None else key
 
-        def ordering() -> npt.NDArray[np.int64]:
-            times = np.concatenate([_numpy(sources[s][0]["time"])[r] for s, r in pieces])
-            users = np.concatenate([keys[s][r] for s, r in pieces])
-            # Rows that keep their key and shard are in order already; only the others
-            # (few) are sorted, then merged in.
-            stay = np.concatenate(
-                [
-                    np.full(len(r), source_shards[s] == target)
-                    & (keys[s][r] == _numpy(sources[s][0]["user_hash"])[r])
-                    for s, r in pieces
-                ]
-            )
-            kept, moved = np.flatnonzero(stay), np.flatnonzero(~stay)
+        def ordering() -> Rows:
+            times = np.concatenate([_numpy(sources[s].columns["time"])[r] for s, r, _ in pieces])
+            users = np.concatenate([keys[s][r] for s, r, _ in pieces])
+            kept = np.arange(len(rows) if stays else 0, dtype=np.int64)
+            moved = np.arange(len(kept), len(users), dtype=np.int64)
             moved = moved[np.lexsort((times[moved], users[moved]))]
             merged = merge_positions(users[kept], times[kept], users[moved], times[moved])
-            both = np.concatenate((kept, moved))
-            return np.asarray(both[merged], np.int64)
+            order = np.asarray(np.concatenate((kept, moved))[merged], np.int64)
+            if dedupe:
+                order = _without_copies(order, users, times, len(kept), pieces, sources)
+            return order
 
-        order = remember(("order", target), ordering)
+        order = remember(None if every is None else (every, "order", target), ordering)
 
         def gather(column: str) -> pa.Array:
             if column == "shard":
                 return arrow_of(np.full(len(order), target, np.int16))
-            chunks = [_take(source_column(s, column), r) for s, r in pieces]
+            chunks = [_take(source_column(s, column), r) for s, r, _ in pieces]
             return pa.chunked_array(chunks).combine_chunks().take(arrow_of(order))
 
-        out = {c: remember(("column", target, c), partial(gather, c)) for c in columns}
-        return target, out, None if base is None else (base, target)
+        key = None if every is None else (every, target)
+        out = {c: remember(None if key is None else (key, c), partial(gather, c)) for c in columns}
+        return target, out, key
 
     return list(parallel(one, sorted(t for t in plan if t in wanted)))
+
+
+def _without_copies(
+    order: Rows,
+    users: Keys,
+    times: Keys,
+    kept: int,
+    pieces: list[Piece],
+    sources: list[Source],
+) -> Rows:
+    """``order`` without the copies of one event (equal sent id, time, event, insert_id) that
+    moved rows bring next to each other or to staying rows: the latest received is kept.
+    Only runs of equal (user, time) holding a moved row (position ``kept`` on) can hold any."""
+    u, t = users[order], times[order]
+    same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
+    if len(same) == 0:
+        return order
+    candidates = np.union1d(same, same + 1)
+    run = np.cumsum(~np.isin(candidates - 1, same))
+    bounds = np.cumsum([0] + [len(r) for _, r, _ in pieces])
+    positions = order[candidates]
+    piece = np.searchsorted(bounds, positions, side="right") - 1
+    # Copies stored under one user in one source were dropped by its merge already: a run can
+    # hold copies only if it has a moved row and rows of two (source, stored user) pairs.
+    stored = np.empty(len(positions), np.int64)
+    for p in np.unique(piece).tolist():
+        at = np.flatnonzero(piece == p)
+        s, rows, _ = pieces[p]
+        stored[at] = _numpy(sources[s].columns["user_hash"])[rows[positions[at] - bounds[p]]]
+    origin = np.unique(np.stack([run, piece, stored]), axis=1)
+    runs, origins = np.unique(origin[0], return_counts=True)
+    suspect = np.intersect1d(runs[origins > 1], run[positions >= kept])
+    chosen = np.isin(run, suspect)
+    candidates, positions, piece = candidates[chosen], positions[chosen], piece[chosen]
+    if len(candidates) == 0:
+        return order
+    best: dict[tuple[Any, ...], tuple[int, int]] = {}
+    for p in np.unique(piece).tolist():
+        s, rows, _ = pieces[p]
+        at = np.flatnonzero(piece == p)
+        taken = arrow_of(rows[positions[at] - bounds[p]])
+        load = sources[s].load
+        sent = sent_hashes(load("user_hash").take(taken), load(SENT_HASH).take(taken))
+        names = load("event").take(taken).cast(pa.string()).to_pylist()
+        insert_ids = load("insert_id").take(taken).to_pylist()
+        received = _numpy(load("received_ms").take(taken))
+        for j, c in enumerate(at.tolist()):
+            key = (int(sent[j]), int(t[candidates[c]]), names[j], insert_ids[j])
+            known = best.get(key)
+            if known is None or received[j] > known[1]:
+                best[key] = (int(candidates[c]), int(received[j]))
+    keep = np.ones(len(order), bool)
+    keep[candidates] = False
+    keep[[position for position, _ in best.values()]] = True
+    return order[keep]
 
 
 def _take(array: pa.Array, rows: npt.NDArray[np.int64]) -> pa.Array:

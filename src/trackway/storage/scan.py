@@ -32,6 +32,7 @@ from trackway.storage.batches import events_to_table
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import (
     PROMOTED,
+    SENT_HASH,
     column_type,
     conform,
     parse_property_column,
@@ -51,7 +52,8 @@ from trackway.storage.identity_scan import Edges, project_identity, source_edges
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.merge_order import merge_order, with_tail
 from trackway.storage.profile_reader import ProfileReader
-from trackway.storage.rekey import Rekey, group_rekey, identity_rekey, rekeyed
+from trackway.storage.rekey import Rekey, Source, group_rekey, identity_rekey, rekeyed
+from trackway.storage.resolve import sent_hashes
 from trackway.storage.tail import LogTail
 from trackway.types import TimeRange
 
@@ -108,6 +110,13 @@ class EventReader:
     def identity(self, project: Project) -> IdentityMap:
         """The project's identity clusters as of now (committed events and the log tail)."""
         snapshot = self.snapshot(project)
+        return self.identity_with(project, snapshot, self._tail_table(project, snapshot))
+
+    def identity_with(
+        self, project: Project, snapshot: Snapshot | None, tail: pa.Table | None
+    ) -> IdentityMap:
+        """The identity clusters of ``snapshot``'s events with ``tail``'s on top (the log
+        tail, or a batch the storage worker is about to write)."""
         deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
         erased = len(deletions.all())
         mode = project.id_merge
@@ -131,7 +140,6 @@ class EventReader:
 
             return edges
 
-        tail = self._tail_table(project, snapshot)
         tail_edges: Edges = ([], [])
         if tail is not None:
             tail_edges = source_edges(mode, lambda c: _table_column(tail, c), deletions)
@@ -203,20 +211,25 @@ class EventReader:
             return []
         tail = self._tail_table(project, snapshot) if as_of is None else None
         deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
+        # Rows stored under users resolved when written: a table with such rows has a
+        # sent_hash column, and rows then move to today's resolved users (or, reading the
+        # past, back to the ids they were sent with).
+        resolved = snapshot is not None and SENT_HASH in snapshot.column_names()
         rekey = None
-        if group is not None or (by_user and as_of is None):
-            rekey = self._rekey(project, group)
+        if group is not None or (by_user and (as_of is None or resolved)):
+            rekey = self._rekey(project, group, as_of is None, resolved)
         wanted = range(project.shards) if shards is None else shards
         read = sorted({*columns, *rekey.columns, "time"}) if rekey is not None else columns
 
-        def one(shard: int) -> ShardScan | None:
+        def one(shard: int) -> Source | None:
             parts = snapshot.parts([shard], time_range) if snapshot is not None else []
             shard_tail = _shard_rows(tail, shard)
             if not parts and shard_tail is None:
                 return None
-            columns_of_shard = self._scan_shard(
-                snapshot, parts, shard_tail, read, time_range, deletions
-            )
+
+            def load(wanted: Sequence[str]) -> dict[str, pa.Array]:
+                return self._scan_shard(snapshot, parts, shard_tail, wanted, time_range, deletions)
+
             stable = None
             if shard_tail is None and snapshot is not None:
                 stable = (
@@ -225,30 +238,32 @@ class EventReader:
                     time_range,
                     len(deletions.all()),
                 )
-            return ShardScan(shard, columns_of_shard, stable)
+            return Source(shard, load(read), stable, lambda c: load([c])[c])
 
         # Shards decode in parallel: Parquet reading and Arrow kernels release the GIL.
         if rekey is None:
-            return [found for found in _READERS.map(one, wanted) if found is not None]
-        found = [s for s in _READERS.map(one, range(project.shards)) if s is not None]
-        sources = [(s.columns, s.key) for s in found]
+            found = [s for s in _READERS.map(one, wanted) if s is not None]
+            return [ShardScan(s.shard, s.columns, s.key) for s in found]
+        sources = [s for s in _READERS.map(one, range(project.shards)) if s is not None]
         targets = rekeyed(
             sources,
-            [s.shard for s in found],
             rekey,
             list(columns),
             set(wanted),
             project.shards,
             self.cache,
             _READERS.map,
+            dedupe=resolved,
         )
         return [ShardScan(shard, columns_of, key) for shard, columns_of, key in targets]
 
-    def _rekey(self, project: Project, group: str | None) -> Rekey | None:
+    def _rekey(
+        self, project: Project, group: str | None, now: bool, resolved: bool
+    ) -> Rekey | None:
         if group is not None:
             return group_rekey(property_columns(self, project).get(group, []), group)
-        identity = self.identity(project)
-        return identity_rekey(identity) if identity else None
+        identity = self.identity(project) if now else IdentityMap()
+        return identity_rekey(identity) if identity or resolved else None
 
     def kept_rows(self, project: Project, time_range: TimeRange | None = None) -> list[ShardRows]:
         """Per shard, where the rows a scan (``by_user=False``) returns come from, without
@@ -308,7 +323,7 @@ class EventReader:
         if time_range is not None:
             wanted.add("time")
         if deletions.all():
-            wanted |= {"user_hash", "received_ms"}
+            wanted |= {"user_hash", SENT_HASH, "received_ms"}
         loaded = {p.path: self.part_columns(root, p, sorted(wanted)) for p in parts}
 
         def part_column(part: Part, column: str) -> pa.Array:
@@ -501,7 +516,7 @@ def _select(
             mask = inside
     if deletions.all():
         survivors = deletions.keep_mask(
-            numpy_of(merged("user_hash")), numpy_of(merged("received_ms"))
+            sent_hashes(merged("user_hash"), merged(SENT_HASH)), numpy_of(merged("received_ms"))
         )
         if survivors is not None:
             mask = survivors if mask is None else mask & survivors

@@ -25,18 +25,22 @@ from trackway.settings import Settings
 from trackway.storage.batches import events_to_table
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList, erasure_times
-from trackway.storage.events_table import EventTable
+from trackway.storage.events_table import EventTable, Snapshot
+from trackway.storage.identity import IdentityMap
 from trackway.storage.layout import CONSUMER, ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
 from trackway.storage.profile_compaction import compact_profiles, shards_of
 from trackway.storage.profile_store import ProfileStore
+from trackway.storage.resolve import resolve_table
 from trackway.storage.retention import HistoryKeeper
+from trackway.storage.scan import EventReader
 
 _terminated = threading.Event()
 logger = logging.getLogger(__name__)
 
 
 _DELETE_BATCH = 500  # ids per DELETE predicate
+_IDENTITY_CACHE_BYTES = 64 << 20
 
 
 @dataclass(slots=True)
@@ -57,6 +61,8 @@ class StorageWorker:
         # Profile stores keep recently changed profiles in memory between passes.
         self._profiles: dict[Path, ProfileStore] = {}
         self.history = HistoryKeeper(settings)
+        # Reads each part's identity edges once, for the merges the worker applies.
+        self._reader = EventReader(data_dir, _IDENTITY_CACHE_BYTES)
 
     def _profile_store(self, root: Path) -> ProfileStore:
         store = self._profiles.get(root)
@@ -148,7 +154,15 @@ class StorageWorker:
                 erased = shards_of(pending, project.shards)
                 compact_profiles(self._profile_store(paths.users), self.settings, erased)
                 deletions.mark_applied(pending)
-            compact_project(EventTable(paths.events), deletions, self.settings)
+            resolver = None
+            if project.id_merge != "none":
+
+                def resolver(snapshot: Snapshot, project: Project = project) -> IdentityMap:
+                    return self._reader.identity_with(project, snapshot, None)
+
+            compact_project(
+                EventTable(paths.events), deletions, self.settings, resolver, project.shards
+            )
             compact_profiles(self._profile_store(paths.users), self.settings)
             compact_profiles(self._profile_store(paths.groups), self.settings)
             self.history.tidy_due(paths)
@@ -181,7 +195,14 @@ class StorageWorker:
         snapshot = table.snapshot()
         events = _unapplied(batch.events, snapshot.applied_offset if snapshot else lambda _: 0)
         if events:
-            table.append(events_to_table(events, project.shards), batch.offsets)
+            rows = events_to_table(events, project.shards)
+            if project.id_merge != "none":
+                # Each row stored under the user its id resolves to by every merge known
+                # now, the batch's own included: reads then move only the rows of newer
+                # merges (docs/identity.md).
+                known = self._reader.identity_with(project, snapshot, rows)
+                rows = resolve_table(rows, known, project.shards)
+            table.append(rows, batch.offsets)
         if batch.users:
             erasures = erasure_times(DeletionList(paths.deletions).all())
             self._profile_store(paths.users).apply(

@@ -1,0 +1,56 @@
+"""Identity resolved when rows are written: each row is stored under the user its distinct_id
+resolves to by the merges known then, on that user's shard, with the hash of the id it was
+sent with kept beside it (``sent_hash``, null where the two are one).
+
+Reads then move only the rows whose id resolves differently now (merges newer than their
+part, rekey.py); deletions and deduplication compare the id that was sent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from trackway.storage.arrays import arrow_of, numpy_of, valid_of, values_of
+from trackway.storage.columns import SENT_HASH
+from trackway.storage.identity import IdentityMap, resolve_hashes
+from trackway.storage.sharding import shard_of
+
+
+def sent_hashes(user_hash: pa.Array, sent: pa.Array | None) -> npt.NDArray[np.int64]:
+    """Per row, the hash of the distinct_id it was sent with."""
+    users = np.asarray(numpy_of(user_hash), np.int64)
+    if sent is None or sent.null_count == len(sent):
+        return users
+    return np.where(valid_of(sent), values_of(sent), users)
+
+
+def sent_column(table: pa.Table) -> pa.Array | None:
+    if SENT_HASH not in table.column_names:
+        return None
+    column = table.column(SENT_HASH)
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def resolve_table(table: pa.Table, identity: IdentityMap, shards: int) -> pa.Table:
+    """Rows as sent (``events_to_table``) stored under their resolved users instead, in
+    (shard, user, time) order; unchanged when no row's id is merged."""
+    if not identity or table.num_rows == 0:
+        return table
+    sent = np.asarray(numpy_of(table.column("user_hash")), np.int64)
+    keys = resolve_hashes(sent, identity.hashes())
+    moved = keys != sent
+    if not moved.any():
+        return table
+    shard = shard_of(keys, shards)
+    times = np.asarray(numpy_of(table.column("time")), np.int64)
+    order = np.lexsort((times, keys, shard))
+    validity = pa.py_buffer(np.packbits(moved[order], bitorder="little"))
+    kept_sent = pa.Array.from_buffers(
+        pa.int64(), len(order), [validity, pa.py_buffer(np.ascontiguousarray(sent[order]))]
+    )
+    rest = table.drop_columns(["shard", "user_hash"]).take(arrow_of(order))
+    out = rest.add_column(0, "shard", arrow_of(shard[order]))
+    out = out.add_column(1, "user_hash", arrow_of(keys[order]))
+    return out.add_column(2, SENT_HASH, kept_sent)
