@@ -79,10 +79,7 @@ def _homes(shard: int, rows: pa.Table, shards: int) -> list[tuple[int, pa.Table]
     homes = shard_of(np.asarray(numpy_of(rows.column("user_hash")), np.int64), shards)
     if np.all(homes == shard):
         return [(shard, rows)]
-    return [
-        (int(home), rows.filter(arrow_of(homes == home)))
-        for home in np.unique(homes).tolist()
-    ]
+    return [(int(home), rows.filter(arrow_of(homes == home))) for home in np.unique(homes).tolist()]
 
 
 def parts_to_merge(parts: list[Part], settings: Settings) -> list[Part] | None:
