@@ -4,6 +4,7 @@ part per shard and append) and the write-ahead log's uncommitted tail."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from trackway.saved.objects import SavedCohort
 from trackway.services import cohorts
 from trackway.services.context import Services
 from trackway.storage.batches import events_to_table
+from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable
+from trackway.storage.identity_scan import edges_metadata
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.resolve import resolve_table
 from trackway.storage.scan import EventReader
@@ -44,13 +47,16 @@ def write_parts(data_dir: Path, project: Project, events: list[Event]) -> None:
     the user its id resolves to by the merges committed so far and the batch's own, as the
     storage worker does."""
     if events:
+        paths = ProjectPaths(data_dir, project.id)
         table = events_to_table(events, project.shards)
+        metadata = None
         if project.id_merge != "none":
-            events_table = EventTable(ProjectPaths(data_dir, project.id).events)
             reader = EventReader(data_dir, 1 << 26)
-            known = reader.identity_with(project, events_table.snapshot(), table)
+            known = reader.identity_with(project, EventTable(paths.events).snapshot(), table)
             table = resolve_table(table, known, project.shards)
-        EventTable(ProjectPaths(data_dir, project.id).events).append(table, {})
+            deletions = DeletionList(paths.deletions)
+            metadata = partial(edges_metadata, project.id_merge, deletions=deletions)
+        EventTable(paths.events).append(table, {}, metadata)
 
 
 def write_tail(data_dir: Path, project: Project, events: list[Event]) -> None:

@@ -11,15 +11,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from tests.storage.pipeline import LogFeed, event
 from trackway.log import LogRecord
 from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
+from trackway.storage import scan
 from trackway.storage.columns import SENT_HASH
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable
+from trackway.storage.identity_scan import EDGES_KEY
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
@@ -193,13 +196,12 @@ def test_compaction_re_homes_rows_of_newer_merges(tmp_path: Path) -> None:
     before = reader.scan(project, ["distinct_id", "time"])
     assert users_and_events(reader, project) == ({USER}, 4)
     settings = dataclasses.replace(Settings(), compaction_fan_in=2)
-    resolved = EventReader(tmp_path, 1 << 26)
+    worker = StorageWorker(tmp_path, settings)
     compact_project(
         EventTable(ProjectPaths(tmp_path, project.id).events),
         DeletionList(ProjectPaths(tmp_path, project.id).deletions),
         settings,
-        lambda snapshot: resolved.identity_with(project, snapshot, None),
-        project.shards,
+        worker.rehoming(project),
     )
     rows = stored(tmp_path, project)
     assert {(r["distinct_id"], r["shard"], r["user_hash"]) for r in rows} == {
@@ -213,3 +215,43 @@ def test_compaction_re_homes_rows_of_newer_merges(tmp_path: Path) -> None:
         pa.concat_arrays([s.columns["time"] for s in before]).to_pylist()
     ]
     assert users_and_events(fresh, project) == ({USER}, 4)
+
+
+def test_parts_record_their_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The map read from the parts' recorded edges equals the one read off their columns,
+    before and after a deletion (which the recorded edges of older parts do not know of)."""
+    project, _, worker, feed = setup(tmp_path)
+
+    def device(n: int) -> dict[str, str]:
+        return {"$device_id": f"d{n}"}
+
+    with feed:
+        for n in range(6):
+            tie = {"$device_id": f"d{n}", "$user_id": f"u{n % 4}"}
+            send(
+                feed,
+                project,
+                [
+                    event("View", f"$device:d{n}", T + n, f"v{n}", 1_000 + n, **device(n)),
+                    event("Login", f"u{n % 4}", T + 10 + n, f"l{n}", 1_010 + n, **tie),
+                ],
+            )
+            worker.run_once()
+
+    def both() -> tuple[dict[str, str], dict[str, str]]:
+        recorded = EventReader(tmp_path, 1 << 26).identity(project).canonical_of
+        with monkeypatch.context() as patched:
+            patched.setattr(scan, "recorded_edges", lambda *_: None)
+            read = EventReader(tmp_path, 1 << 26).identity(project).canonical_of
+        return recorded, read
+
+    recorded, read = both()
+    assert recorded == read == {f"$device:d{n}": f"u{n % 4}" for n in range(6)}
+    snapshot = EventTable(ProjectPaths(tmp_path, project.id).events).snapshot()
+    assert snapshot is not None
+    footers = [pq.read_metadata(snapshot.root / p.path).metadata for p in snapshot.parts()]
+    assert all(EDGES_KEY in (f or {}) for f in footers)
+    DeletionList(ProjectPaths(tmp_path, project.id).deletions).add(["u1"], 5_000)
+    recorded, read = both()
+    assert recorded == read
+    assert "$device:d1" not in recorded and "$device:d0" in recorded

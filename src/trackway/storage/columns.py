@@ -90,6 +90,13 @@ def conform(array: pa.Array | pa.ChunkedArray, wanted: pa.DataType) -> pa.Array:
     return array.cast(wanted)
 
 
+def table_column(table: pa.Table, column: str) -> pa.Array:
+    """A column of an in-memory table in the type readers get (nulls where it has none)."""
+    if column in table.column_names:
+        return conform(table.column(column), column_type(column))
+    return pa.nulls(table.num_rows, column_type(column))
+
+
 def parse_property_column(column: str) -> tuple[str, str] | None:
     """(property name, kind) of a property column; None for a fixed column."""
     if not is_property_column(column):

@@ -16,6 +16,7 @@ resolves to by the merges committed then, so reads have fewer rows to move (reso
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -32,20 +33,26 @@ from trackway.storage.resolve import sent_column, sent_hashes
 from trackway.storage.rewrite import replace_parts
 from trackway.storage.sharding import shard_of
 
-Resolver = Callable[[Snapshot], IdentityMap]  # the merges known at a version
+
+@dataclass(frozen=True, slots=True)
+class Rehoming:
+    """Under ID merge: the merges known at a version, the project's number of shards, and
+    the key-value metadata (identity edges) of a part from its rows."""
+
+    identity: Callable[[Snapshot], IdentityMap]
+    shards: int
+    metadata: Callable[[pa.Table], dict[bytes, bytes]]
 
 
 def compact_project(
     table: EventTable,
     deletions: DeletionList,
     settings: Settings,
-    identity: Resolver | None = None,
-    shards: int = 0,
+    rehoming: Rehoming | None = None,
 ) -> int:
-    """Compact every shard that needs it; returns how many merges it made. With ``identity``
-    (and the project's number of ``shards``), merged rows are stored under the users their
-    ids resolve to now: rows of a newer merge move, those of another shard to a new part
-    there, in the same commit."""
+    """Compact every shard that needs it; returns how many merges it made. With
+    ``rehoming``, merged rows are stored under the users their ids resolve to now: rows of a
+    newer merge move, those of another shard to a new part there, in the same commit."""
     rewritten = 0
     while (snapshot := table.snapshot()) is not None:
         by_shard: dict[int, list[Part]] = {}
@@ -58,12 +65,12 @@ def compact_project(
         }
         if not due:
             break
-        known = identity(snapshot) if identity is not None else None
+        known = rehoming.identity(snapshot) if rehoming is not None else None
         # Merged a shard at a time, as the new parts are written: one in memory at once.
         merged = (
             piece
             for shard, chosen in due.items()
-            for piece in _homes(shard, merge_parts(snapshot, chosen, deletions, known), shards)
+            for piece in _homes(shard, merge_parts(snapshot, chosen, deletions, known), rehoming)
         )
         removed = [part for chosen in due.values() for part in chosen]
         replace_parts(snapshot.table, snapshot.root, removed, merged)
@@ -71,15 +78,16 @@ def compact_project(
     return rewritten
 
 
-def _homes(shard: int, rows: pa.Table, shards: int) -> list[tuple[int, pa.Table]]:
+def _homes(shard: int, rows: pa.Table, rehoming: Rehoming | None) -> list[tuple[int, pa.Table]]:
     """The merged rows of ``shard`` by the shard their users live on (rows of users resolved
-    anew may belong elsewhere), each in (user, time) order still."""
-    if SENT_HASH not in rows.column_names or not shards:
+    anew may belong elsewhere), each in (user, time) order still, with its metadata."""
+    if rehoming is None:
         return [(shard, rows)]
-    homes = shard_of(np.asarray(numpy_of(rows.column("user_hash")), np.int64), shards)
-    if np.all(homes == shard):
-        return [(shard, rows)]
-    return [(int(home), rows.filter(arrow_of(homes == home))) for home in np.unique(homes).tolist()]
+    homes = shard_of(np.asarray(numpy_of(rows.column("user_hash")), np.int64), rehoming.shards)
+    pieces = [(shard, rows)]
+    if not np.all(homes == shard):
+        pieces = [(int(h), rows.filter(arrow_of(homes == h))) for h in np.unique(homes).tolist()]
+    return [(home, part.replace_schema_metadata(rehoming.metadata(part))) for home, part in pieces]
 
 
 def parts_to_merge(parts: list[Part], settings: Settings) -> list[Part] | None:

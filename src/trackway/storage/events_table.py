@@ -9,50 +9,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
+import numpy as np
 import pyarrow as pa
-from deltalake import (
-    ColumnProperties,
-    CommitProperties,
-    DeltaTable,
-    Transaction,
-    WriterProperties,
-    write_deltalake,
-)
+from deltalake import DeltaTable, Transaction
 from deltalake.exceptions import DeltaError
 
 from trackway.errors import UserError
+from trackway.storage.arrays import numpy_of
 from trackway.storage.layout import LOG_APP_PREFIX
+from trackway.storage.part_files import WRITER_PROPERTIES, commit_parts
 
-# Parts are laid out for the scan: one row group per file, so a string column's dictionary
-# is read once and never unified with another row group's; dictionary pages large enough that
-# a property of a million distinct values keeps its dictionary (a fallback to plain pages
-# makes the reader hash every value again to build the dictionary the scan returns: twice the
-# decoding time); no dictionary for the columns that are nearly unique; and times as deltas
-# (ascending within a user), which decode in half the time of plain values for 8% more bytes.
-ROW_GROUP_ROWS = 1 << 30
-DICTIONARY_PAGE_BYTES = 256 << 20
-ENCODINGS: dict[str, Literal["PLAIN", "DELTA_BINARY_PACKED"]] = {
-    "time": "DELTA_BINARY_PACKED",
-    "insert_id": "PLAIN",
-}
-_WRITER_PROPERTIES = WriterProperties(
-    compression="ZSTD",
-    compression_level=3,
-    max_row_group_size=ROW_GROUP_ROWS,
-    dictionary_page_size_limit=DICTIONARY_PAGE_BYTES,
-    column_properties={
-        column: ColumnProperties(dictionary_enabled=False, encoding=encoding)
-        for column, encoding in ENCODINGS.items()
-    },
-)
 # Parquet key-value metadata of a part no two rows of which are duplicates (equal user_hash,
-# time, event and insert_id): the scan then looks for duplicates only across parts. Any
+# sent id, time, event and insert_id): the scan then looks for duplicates only across parts. Any
 # subset of such a part (a Delta DELETE's rewrite) would hold none either.
 DEDUPLICATED_KEY = b"trackway.deduplicated"
 
@@ -131,25 +104,35 @@ class EventTable:
             return None
         return Snapshot(table, self.root)
 
-    def append(self, events: pa.Table, offsets: Mapping[str, int]) -> None:
-        """Add sorted events in one commit, recording the log offsets they bring the table to."""
+    def append(
+        self,
+        events: pa.Table,
+        offsets: Mapping[str, int],
+        metadata: Callable[[pa.Table], dict[bytes, bytes]] | None = None,
+    ) -> None:
+        """Add events sorted by shard (then user, time), a part per shard, in one commit
+        that records the log offsets they bring the table to; ``metadata`` gives each part's
+        Parquet key-value metadata from its rows."""
         now = int(time.time() * 1000)
         transactions = [
             Transaction(LOG_APP_PREFIX + w, offset, now) for w, offset in offsets.items()
         ]
-        write_deltalake(
-            str(self.root),
-            events,
-            partition_by=["shard"],
-            mode="append",
-            schema_mode="merge",
-            writer_properties=_WRITER_PROPERTIES,
-            commit_properties=CommitProperties(app_transactions=transactions),
-        )
+
+        def pieces() -> Iterator[tuple[int, pa.Table]]:
+            shards = np.asarray(numpy_of(events.column("shard")))
+            starts = np.flatnonzero(np.concatenate(([True], shards[1:] != shards[:-1])))
+            ends = np.append(starts[1:], len(shards))
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+                rows = events.slice(start, end - start).drop_columns(["shard"])
+                if metadata is not None:
+                    rows = rows.replace_schema_metadata(metadata(rows))
+                yield int(shards[start]), rows
+
+        commit_parts(self.root, pieces(), transactions=transactions)
 
     def delete(self, predicate: str) -> None:
         if self.exists():
-            DeltaTable(str(self.root)).delete(predicate, writer_properties=_WRITER_PROPERTIES)
+            DeltaTable(str(self.root)).delete(predicate, writer_properties=WRITER_PROPERTIES)
 
 
 def load_as_of(table: DeltaTable, root: Path, as_of: int | datetime) -> bool:

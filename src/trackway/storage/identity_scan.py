@@ -1,5 +1,9 @@
 """A project's identity map, read from its events: per part once (cached while the part
-lives), then the uncommitted tail on top, so a merge counts from the next query on."""
+lives), then the uncommitted tail on top, so a merge counts from the next query on.
+
+A part's writer records the part's edges in its Parquet key-value metadata, with the number
+of deletions they account for: while the project has no other deletions, the map is read
+from the parts' footers alone, in time proportional to the edges, not the rows."""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
+import orjson
+import pyarrow as pa
 
 from trackway.storage.arrays import numpy_of
 from trackway.storage.cache import ColumnCache
-from trackway.storage.columns import SENT_HASH
+from trackway.storage.columns import SENT_HASH, table_column
 from trackway.storage.deletions import DeletionList
 from trackway.storage.identity import IdentityMap, identity_map, original_map
 from trackway.storage.identity_edges import (
@@ -23,6 +29,7 @@ from trackway.storage.identity_edges import (
 from trackway.storage.resolve import sent_hashes
 
 Edges = tuple[list[DeviceEdge], list[MergeEdge]]  # one mode's edges are filled, the other empty
+EDGES_KEY = b"trackway.identity_edges"
 Parallel = Callable[[Callable[[Any], Any], list[Any]], Any]
 
 
@@ -37,6 +44,35 @@ def source_edges(mode: str, columns: Columns, deletions: DeletionList) -> Edges:
     if mode == "simplified":
         return device_edges(columns, keep), []
     return [], merge_edges(columns, keep)
+
+
+def edges_metadata(mode: str, rows: pa.Table, deletions: DeletionList) -> dict[bytes, bytes]:
+    """The key-value metadata recording the identity edges of a part holding ``rows``."""
+    devices, merges = source_edges(mode, lambda c: table_column(rows, c), deletions)
+    recorded = {
+        "mode": mode,
+        "erased": len(deletions.all()),
+        "devices": [list(edge) for edge in devices],
+        "merges": [[*edge[:4], list(edge.ids)] for edge in merges],
+    }
+    return {**(rows.schema.metadata or {}), EDGES_KEY: orjson.dumps(recorded)}
+
+
+def recorded_edges(metadata: dict[bytes, bytes] | None, mode: str, erased: int) -> Edges | None:
+    """The edges a part's metadata records, if they are the ones a read would find now (the
+    same ID merge mode and the same deletions); else None."""
+    found = (metadata or {}).get(EDGES_KEY)
+    if found is None:
+        return None
+    recorded = orjson.loads(found)
+    if recorded["mode"] != mode or recorded["erased"] != erased:
+        return None
+    devices = [DeviceEdge(int(r), int(t), str(u), str(d)) for r, t, u, d in recorded["devices"]]
+    merges = [
+        MergeEdge(int(r), int(t), int(p), str(k), tuple(ids))
+        for r, t, p, k, ids in recorded["merges"]
+    ]
+    return devices, merges
 
 
 def project_identity(

@@ -37,6 +37,7 @@ from trackway.storage.columns import (
     conform,
     parse_property_column,
     property_column,
+    table_column,
     value_kind,
 )
 from trackway.storage.deletions import DeletionList
@@ -48,7 +49,12 @@ from trackway.storage.events_table import (
     version_error,
 )
 from trackway.storage.identity import IdentityMap
-from trackway.storage.identity_scan import Edges, project_identity, source_edges
+from trackway.storage.identity_scan import (
+    Edges,
+    project_identity,
+    recorded_edges,
+    source_edges,
+)
 from trackway.storage.layout import ProjectPaths
 from trackway.storage.merge_order import merge_order, with_tail
 from trackway.storage.profile_reader import ProfileReader
@@ -129,20 +135,26 @@ class EventReader:
             def edges() -> Edges:
                 key = ("identity-edges", mode, root, part.path, erased)
                 found: Edges | None = self.cache.get(key)
-                if found is None and not _may_tie(mode, self._stored_columns(root, part)):
-                    found = ([], [])
+                if found is not None:
+                    return found
+                # Recorded by the part's writer; else read off its columns, unless its
+                # footer shows it cannot tie ids.
+                footer, stored, _ = self._footer(root, part)
+                found = recorded_edges(footer.metadata, mode, erased)
                 if found is None:
-                    found = source_edges(
-                        mode, lambda c: self._part_column(root, part, c), deletions
-                    )
-                    self.cache.put(key, found, 100 * (len(found[0]) + len(found[1])) + 64)
+                    found = ([], [])
+                    if _may_tie(mode, stored):
+                        found = source_edges(
+                            mode, lambda c: self._part_column(root, part, c), deletions
+                        )
+                self.cache.put(key, found, 100 * (len(found[0]) + len(found[1])) + 64)
                 return found
 
             return edges
 
         tail_edges: Edges = ([], [])
         if tail is not None:
-            tail_edges = source_edges(mode, lambda c: _table_column(tail, c), deletions)
+            tail_edges = source_edges(mode, lambda c: table_column(tail, c), deletions)
         committed_key = ("identity", mode, root, tuple(p.path for p in parts), erased)
         return project_identity(
             committed_key, [part_edges(p) for p in parts], tail_edges, self.cache, _READERS.map
@@ -400,9 +412,6 @@ class EventReader:
         kept: a wide part's footer costs more to parse than a narrow column costs to read."""
         return self._footer(root, part)[0]
 
-    def _stored_columns(self, root: Path, part: Part) -> frozenset[str]:
-        return self._footer(root, part)[1]
-
     def part_columns(self, root: Path, part: Part, columns: Sequence[str]) -> dict[str, pa.Array]:
         """The part's ``columns`` (nulls where it has none), decoding those not cached in one
         read of the file."""
@@ -476,7 +485,7 @@ def _chunks(
 ) -> pa.ChunkedArray:
     arrays = [part_column(part, column) for part in parts]
     if tail is not None:
-        arrays.append(_table_column(tail, column))
+        arrays.append(table_column(tail, column))
     return pa.chunked_array(arrays, column_type(column))
 
 
@@ -489,12 +498,6 @@ def _may_tie(mode: str, stored: frozenset[str]) -> bool:
         property_column(name, "s") in stored or property_column(name, "i") in stored
         for name in ("$device_id", "$user_id")
     )
-
-
-def _table_column(table: pa.Table, column: str) -> pa.Array:
-    if column in table.column_names:
-        return conform(table.column(column), column_type(column))
-    return pa.nulls(table.num_rows, column_type(column))
 
 
 def _shard_rows(tail: pa.Table | None, shard: int) -> pa.Table | None:

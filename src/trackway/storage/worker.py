@@ -16,6 +16,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,10 +24,11 @@ from trackway.log import LogReader, decode_record, writer_dirs
 from trackway.projects import Project, ProjectCatalog
 from trackway.settings import Settings
 from trackway.storage.batches import events_to_table
-from trackway.storage.compaction import compact_project
+from trackway.storage.compaction import Rehoming, compact_project
 from trackway.storage.deletions import DeletionList, erasure_times
 from trackway.storage.events_table import EventTable, Snapshot
 from trackway.storage.identity import IdentityMap
+from trackway.storage.identity_scan import edges_metadata
 from trackway.storage.layout import CONSUMER, ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
 from trackway.storage.profile_compaction import compact_profiles, shards_of
@@ -154,18 +156,24 @@ class StorageWorker:
                 erased = shards_of(pending, project.shards)
                 compact_profiles(self._profile_store(paths.users), self.settings, erased)
                 deletions.mark_applied(pending)
-            resolver = None
-            if project.id_merge != "none":
-
-                def resolver(snapshot: Snapshot, project: Project = project) -> IdentityMap:
-                    return self._reader.identity_with(project, snapshot, None)
-
             compact_project(
-                EventTable(paths.events), deletions, self.settings, resolver, project.shards
+                EventTable(paths.events), deletions, self.settings, self.rehoming(project)
             )
             compact_profiles(self._profile_store(paths.users), self.settings)
             compact_profiles(self._profile_store(paths.groups), self.settings)
             self.history.tidy_due(paths)
+
+    def rehoming(self, project: Project) -> Rehoming | None:
+        """How compaction stores rows under their resolved users (None: no ID merge)."""
+        if project.id_merge == "none":
+            return None
+        deletions = DeletionList(ProjectPaths(self.data_dir, project.id).deletions)
+
+        def identity(snapshot: Snapshot) -> IdentityMap:
+            return self._reader.identity_with(project, snapshot, None)
+
+        metadata = partial(edges_metadata, project.id_merge, deletions=deletions)
+        return Rehoming(identity, project.shards, metadata)
 
     def _route(
         self, batches: dict[int, _Batch], writer: str, offset: int, next_offset: int, payload: bytes
@@ -196,13 +204,16 @@ class StorageWorker:
         events = _unapplied(batch.events, snapshot.applied_offset if snapshot else lambda _: 0)
         if events:
             rows = events_to_table(events, project.shards)
+            metadata = None
             if project.id_merge != "none":
                 # Each row stored under the user its id resolves to by every merge known
                 # now, the batch's own included: reads then move only the rows of newer
-                # merges (docs/identity.md).
+                # merges; each part records its identity edges (docs/identity.md).
                 known = self._reader.identity_with(project, snapshot, rows)
                 rows = resolve_table(rows, known, project.shards)
-            table.append(rows, batch.offsets)
+                deletions = DeletionList(paths.deletions)
+                metadata = partial(edges_metadata, project.id_merge, deletions=deletions)
+            table.append(rows, batch.offsets, metadata)
         if batch.users:
             erasures = erasure_times(DeletionList(paths.deletions).all())
             self._profile_store(paths.users).apply(
