@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from deltalake import DeltaTable, Transaction
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from trackway.errors import UserError
@@ -128,6 +128,18 @@ class EventTable:
                     rows = rows.replace_schema_metadata(metadata(rows))
                 yield int(shards[start]), rows
 
+        if not self.exists():
+            # The table's first version holds its first events: delta-rs creates it (its
+            # parts carry no key-value metadata, readers then read their columns instead).
+            write_deltalake(
+                str(self.root),
+                events,
+                partition_by=["shard"],
+                mode="append",
+                writer_properties=WRITER_PROPERTIES,
+                commit_properties=CommitProperties(app_transactions=transactions),
+            )
+            return
         commit_parts(self.root, pieces(), transactions=transactions)
 
     def delete(self, predicate: str) -> None:
