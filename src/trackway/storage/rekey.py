@@ -10,6 +10,7 @@ first, then the others by source shard and position, so the result is determinis
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -35,12 +36,15 @@ NO_KEY = np.iinfo(np.int64).min  # a row without a unit (no group value): droppe
 @dataclass(frozen=True, slots=True)
 class Rekey:
     """How rows get their unit: ``columns`` it reads, ``keys(columns)`` per row, the
-    ``label`` (the unit's id as text) of each row, and a ``fingerprint`` for caches."""
+    ``label`` (the unit's id as text) of each row, a ``fingerprint`` of everything the keys
+    depend on, and the ``family`` of units (rows with equal keys get equal labels within
+    one family): caches are kept under them."""
 
     columns: tuple[str, ...]
     keys: Callable[[dict[str, pa.Array]], Keys]
     labels: Callable[[dict[str, pa.Array], Keys], pa.Array]
     fingerprint: Hashable
+    family: Hashable
 
 
 def identity_rekey(identity: IdentityMap) -> Rekey:
@@ -57,7 +61,7 @@ def identity_rekey(identity: IdentityMap) -> Rekey:
         resolved = strings_of([identity.canonical(d) for d in unique.to_pylist()])
         return resolved.take(pc.index_in(ids, unique))
 
-    return Rekey(("user_hash", SENT_HASH), keys, labels, identity.fingerprint)
+    return Rekey(("user_hash", SENT_HASH), keys, labels, identity.fingerprint, "identity")
 
 
 def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
@@ -88,7 +92,8 @@ def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
         return text(columns)
 
     wanted = ("user_hash", *columns_of_group)
-    return Rekey(wanted, keys, labels, ("group", group, tuple(columns_of_group)))
+    fingerprint = ("group", group, tuple(columns_of_group))
+    return Rekey(wanted, keys, labels, fingerprint, fingerprint)
 
 
 Rows = npt.NDArray[np.int64]
@@ -110,19 +115,24 @@ class Source:
 Target = tuple[int, dict[str, pa.Array], Hashable | None]
 
 
-def pieces_of(source: Source, keys: Keys, shards: int) -> list[tuple[int, Rows, bool]]:
-    """Where a source's rows go, as (target shard, rows, whether they stay): those whose key
-    is the one they are stored under stay (in order already), the others go to their new
-    key's shard (NO_KEY rows nowhere)."""
+Moves = list[tuple[int, Rows, bool, str]]  # (target shard, rows, stay, their signature)
+
+
+def pieces_of(source: Source, keys: Keys, shards: int) -> Moves:
+    """Where a source's rows go, as (target shard, rows, whether they stay, a signature of
+    what they bring): those whose key is the one they are stored under stay (in order
+    already), the others go to their new key's shard (NO_KEY rows nowhere)."""
     moved = np.flatnonzero(keys != _numpy(source.columns["user_hash"]))
-    out: list[tuple[int, Rows, bool]] = []
+    out: Moves = []
     if len(moved) < len(keys):
         stay = np.arange(len(keys), dtype=np.int64)
-        out.append((source.shard, np.delete(stay, moved) if len(moved) else stay, True))
+        stay = np.delete(stay, moved) if len(moved) else stay
+        out.append((source.shard, stay, True, _digest(moved)))  # the rest stay
     moved = moved[keys[moved] != NO_KEY]
     shard = shard_of(keys[moved], shards)
     for target in np.unique(shard).tolist():
-        out.append((int(target), moved[shard == target], False))
+        rows = moved[shard == target]
+        out.append((int(target), rows, False, _digest(rows, keys[rows])))
     return out
 
 
@@ -139,8 +149,9 @@ def rekeyed(
     """The wanted target shards' ``columns``, their rows re-homed by ``rekey``. A target that
     keeps exactly its own rows is its source as it is; others put the moved rows in order
     among the staying ones and, with ``dedupe`` (copies of one event may be stored under two
-    users), drop copies that meet. Everything derived is cached while its sources are stable
-    (no uncommitted tail)."""
+    users), drop copies that meet. A target's rows are cached under what flows into it (its
+    sources' stable keys and the signatures of their pieces): a new merge or a commit
+    rebuilds only the targets it changes."""
 
     def remember(key: Hashable | None, make: Callable[[], Any]) -> Any:
         if key is None:
@@ -160,13 +171,11 @@ def rekeyed(
     keys: list[Keys] = [
         remember(stable("keys", s.key), partial(keys_of, i)) for i, s in enumerate(sources)
     ]
-    plan: dict[int, list[Piece]] = {}
+    plan: dict[int, list[tuple[int, Rows, bool, str]]] = {}
     for i, source in enumerate(sources):
         found = remember(stable("pieces", source.key), partial(pieces_of, source, keys[i], shards))
-        for target, rows, stays in found:
-            plan.setdefault(target, []).append((i, rows, stays))
-    stable_all = all(s.key is not None for s in sources)
-    every = ("all", tuple(s.key for s in sources), rekey.fingerprint) if stable_all else None
+        for target, rows, stays, signature in found:
+            plan.setdefault(target, []).append((i, rows, stays, signature))
 
     def source_column(source: int, column: str) -> pa.Array:
         if column == "user_hash":
@@ -179,15 +188,19 @@ def rekeyed(
         return sources[source].columns[column]
 
     def one(target: int) -> Target:
-        pieces = sorted(plan[target], key=lambda p: (not p[2], p[0]))  # the staying rows first
+        inflow = sorted(plan[target], key=lambda p: (not p[2], p[0]))  # the staying rows first
+        pieces: list[Piece] = [(s, rows, stays) for s, rows, stays, _ in inflow]
         first, rows, stays = pieces[0]
+        key: Hashable | None = None
+        if all(sources[s].key is not None for s, _, _ in pieces):
+            content = tuple((sources[s].key, stays, sig) for s, _, stays, sig in inflow)
+            key = ("rekeyed", target, rekey.family, content)
         if len(pieces) == 1 and stays and len(rows) == len(keys[first]):
             # Its own rows, all in place: the source's columns as they are.
-            label = "distinct_id" in columns
-            key = stable("same", sources[first].key) if label else ("same", sources[first].key)
             own = sources[first].columns
             out = {c: own[c] if c == "user_hash" else source_column(first, c) for c in columns}
-            return target, out, None if sources[first].key is None else key
+            same = sources[first].key
+            return target, out, None if same is None else ("same", same, rekey.family)
 
         def ordering() -> Rows:
             times = np.concatenate([_numpy(sources[s].columns["time"])[r] for s, r, _ in pieces])
@@ -201,7 +214,7 @@ def rekeyed(
                 order = _without_copies(order, users, times, len(kept), pieces, sources)
             return order
 
-        order = remember(None if every is None else (every, "order", target), ordering)
+        order = remember(None if key is None else (key, "order"), ordering)
 
         def gather(column: str) -> pa.Array:
             if column == "shard":
@@ -209,11 +222,17 @@ def rekeyed(
             chunks = [_take(source_column(s, column), r) for s, r, _ in pieces]
             return pa.chunked_array(chunks).combine_chunks().take(arrow_of(order))
 
-        key = None if every is None else (every, target)
         out = {c: remember(None if key is None else (key, c), partial(gather, c)) for c in columns}
         return target, out, key
 
     return list(parallel(one, sorted(t for t in plan if t in wanted)))
+
+
+def _digest(*arrays: npt.NDArray[np.int64]) -> str:
+    found = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        found.update(np.ascontiguousarray(array).tobytes())
+    return found.hexdigest()
 
 
 def _without_copies(
