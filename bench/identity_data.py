@@ -9,6 +9,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,12 @@ from bench.prepared import DAYS, END_MS, SIZES, START_MS, chdb_session
 from trackway.datagen import BROWSERS, EVENT_NAMES, FUNNEL, Events, generate
 from trackway.projects import ProjectCatalog
 from trackway.storage.columns import column_type, conform
+from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable
+from trackway.storage.identity_scan import edges_metadata
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.resolve import resolve_table
+from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
 
 ROOT = Path(tempfile.gettempdir()) / "trackway-bench-identity"
@@ -80,7 +85,7 @@ def identified(events: Events) -> tuple[pa.Table, pa.Table]:
 def prepare(size: str, seed: int, root: Path) -> Path:
     """The data once per (size, seed): trackway's directory and the peers' Parquet file."""
     ready = root / "ready.json"
-    wanted = {"size": size, "seed": seed, "version": 1}
+    wanted = {"size": size, "seed": seed, "version": 2}
     if ready.exists() and json.loads(ready.read_text()) == wanted:
         return root
     shutil.rmtree(root, ignore_errors=True)
@@ -90,7 +95,18 @@ def prepare(size: str, seed: int, root: Path) -> Path:
     catalog = ProjectCatalog(root / "trackway")
     for name, mode in (("identity on", "simplified"), ("identity off", "none")):
         project = catalog.create(name, mode)  # type: ignore[arg-type]
-        EventTable(ProjectPaths(root / "trackway", project.id).events).append(table, {})
+        paths = ProjectPaths(root / "trackway", project.id)
+        rows, metadata = table, None
+        if mode != "none":
+            # As the storage worker writes one batch: rows under their resolved users,
+            # each part with its identity edges.
+            known = EventReader(root / "trackway", CACHE_BYTES).identity_with(project, None, rows)
+            rows = resolve_table(rows, known, project.shards)
+            deletions = DeletionList(paths.deletions)
+            metadata = partial(edges_metadata, mode, deletions=deletions)
+        events = EventTable(paths.events)
+        events.append(rows.slice(0, 0), {})  # the table's first version, without parts
+        events.append(rows, {}, metadata)
     pq.write_table(flat, root / "events.parquet", row_group_size=128 * 1024)
     ready.write_text(json.dumps(wanted))
     return root

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from trackway.storage.identity_edges import MergeEdge
+from trackway.storage.identity_edges import DeviceEdge, MergeEdge
 from trackway.storage.sharding import positions_in, user_hash
+
+Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,26 +29,47 @@ class IdentityMap:
     canonical_of: dict[str, str] = field(default_factory=dict)
     # Identifies the map's content: caches of resolved rows are kept under it.
     fingerprint: Hashable = ()
-    _hashes: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = field(
-        default_factory=list, compare=False, repr=False
-    )
+    _hashes: list[Pairs] = field(default_factory=list, compare=False, repr=False)
 
     def canonical(self, distinct_id: str) -> str:
         return self.canonical_of.get(distinct_id, distinct_id)
 
-    def hashes(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def hashes(self) -> Pairs:
         """(sorted hashes of the non-canonical ids, the hash of each one's canonical id);
-        computed once per map (a cached map serves many queries)."""
+        computed once per map (a cached map serves many queries), or given with it."""
         if not self._hashes:
             n = len(self.canonical_of)
             sources = np.fromiter((user_hash(d) for d in self.canonical_of), np.int64, n)
             targets = np.fromiter((user_hash(c) for c in self.canonical_of.values()), np.int64, n)
-            order = np.argsort(sources, kind="stable")
-            self._hashes.append((sources[order], targets[order]))
+            self._hashes.append(_sorted(sources, targets))
         return self._hashes[0]
 
     def __bool__(self) -> bool:
         return bool(self.canonical_of)
+
+
+def _sorted(sources: npt.NDArray[np.int64], targets: npt.NDArray[np.int64]) -> Pairs:
+    order = np.argsort(sources, kind="stable")
+    return sources[order], targets[order]
+
+
+def device_map(ties: Iterable[DeviceEdge]) -> IdentityMap:
+    """The map of simplified ID merge from each device's first edge, hashes from the edges."""
+    edges = list(ties)
+    n = len(edges)
+    if not n:
+        return IdentityMap()
+    sources = np.fromiter((e.device_hash for e in edges), np.int64, n)
+    targets = np.fromiter((e.user_hash for e in edges), np.int64, n)
+    pairs = _sorted(sources, targets)
+    return IdentityMap({e.device: e.user_id for e in edges}, _digest(pairs), [pairs])
+
+
+def _digest(pairs: Pairs) -> Hashable:
+    digest = hashlib.blake2b(digest_size=16)
+    for array in pairs:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return ("identity", digest.hexdigest())
 
 
 def resolve_hashes(
@@ -122,7 +145,7 @@ class _Clusters:
 
 
 def identity_map(canonical_of: dict[str, str]) -> IdentityMap:
-    digest = hashlib.blake2b(digest_size=16)
-    for source in sorted(canonical_of):
-        digest.update(f"{source}\x00{canonical_of[source]}\x00".encode())
-    return IdentityMap(canonical_of, ("identity", digest.hexdigest()) if canonical_of else ())
+    if not canonical_of:
+        return IdentityMap()
+    found = IdentityMap(canonical_of)
+    return IdentityMap(canonical_of, _digest(found.hashes()), [found.hashes()])

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from trackway.storage.arrays import arrow_of, nonempty_of, strings_of, valid_of, values_of
 from trackway.storage.columns import property_column
+from trackway.storage.sharding import user_hash
 
 Columns = Callable[[str], pa.Array]  # a column of the part by stored name (nulls if absent)
 IDENTITY_EVENTS = ("$identify", "$create_alias", "$merge")
@@ -27,6 +28,8 @@ class DeviceEdge(NamedTuple):
     time: int
     user_id: str
     device: str  # "$device:<device_id>"
+    device_hash: int  # user_hash of each id, computed once where the edge is read
+    user_hash: int
 
 
 class MergeEdge(NamedTuple):
@@ -75,7 +78,7 @@ def device_edges(columns: Columns, keep: np.ndarray | None) -> list[DeviceEdge]:
     first = [0] + [i for i in range(1, len(device)) if device[i] != device[i - 1]]
     picked = table.take(arrow_of(np.asarray(first, np.int64)))
     return [
-        DeviceEdge(r, t, u, "$device:" + d)
+        DeviceEdge(r, t, u, "$device:" + d, user_hash("$device:" + d), user_hash(u))
         for d, u, r, t in zip(
             picked.column("device").to_pylist(),
             picked.column("user").to_pylist(),

@@ -18,7 +18,7 @@ from trackway.storage.arrays import numpy_of
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import SENT_HASH, table_column
 from trackway.storage.deletions import DeletionList
-from trackway.storage.identity import IdentityMap, identity_map, original_map
+from trackway.storage.identity import IdentityMap, device_map, identity_map, original_map
 from trackway.storage.identity_edges import (
     Columns,
     DeviceEdge,
@@ -30,6 +30,7 @@ from trackway.storage.resolve import sent_hashes
 
 Edges = tuple[list[DeviceEdge], list[MergeEdge]]  # one mode's edges are filled, the other empty
 EDGES_KEY = b"trackway.identity_edges"
+EDGES_FORMAT = 1
 Parallel = Callable[[Callable[[Any], Any], list[Any]], Any]
 
 
@@ -50,6 +51,7 @@ def edges_metadata(mode: str, rows: pa.Table, deletions: DeletionList) -> dict[b
     """The key-value metadata recording the identity edges of a part holding ``rows``."""
     devices, merges = source_edges(mode, lambda c: table_column(rows, c), deletions)
     recorded = {
+        "format": EDGES_FORMAT,
         "mode": mode,
         "erased": len(deletions.all()),
         "devices": [list(edge) for edge in devices],
@@ -65,9 +67,16 @@ def recorded_edges(metadata: dict[bytes, bytes] | None, mode: str, erased: int) 
     if found is None:
         return None
     recorded = orjson.loads(found)
-    if recorded["mode"] != mode or recorded["erased"] != erased:
+    if (recorded.get("format"), recorded["mode"], recorded["erased"]) != (
+        EDGES_FORMAT,
+        mode,
+        erased,
+    ):
         return None
-    devices = [DeviceEdge(int(r), int(t), str(u), str(d)) for r, t, u, d in recorded["devices"]]
+    devices = [
+        DeviceEdge(int(r), int(t), str(u), str(d), int(dh), int(uh))
+        for r, t, u, d, dh, uh in recorded["devices"]
+    ]
     merges = [
         MergeEdge(int(r), int(t), int(p), str(k), tuple(ids))
         for r, t, p, k, ids in recorded["merges"]
@@ -91,7 +100,7 @@ def project_identity(
         for devices, _ in per_source:
             _keep_first(first, devices)
         merges = [(i, e) for i, (_, edges) in enumerate(per_source) for e in edges]
-        base = identity_map({d: e.user_id for d, e in first.items()} or original_map(merges))
+        base = device_map(first.values()) if first else identity_map(original_map(merges))
         found = (base, first, merges)
         cache.put(committed_key, found, 200 * len(base.canonical_of) + 1024)
     base, first, merges = found
@@ -109,12 +118,10 @@ def project_identity(
         if (known is None or _earlier(edge, known)) and base.canonical_of.get(
             device
         ) != edge.user_id:
-            changes[device] = edge.user_id
+            changes[device] = edge
     if not changes:
         return base
-    return IdentityMap(
-        {**base.canonical_of, **changes}, (base.fingerprint, tuple(sorted(changes.items())))
-    )
+    return device_map({**first, **changes}.values())
 
 
 def _keep_first(first: dict[str, DeviceEdge], edges: list[DeviceEdge]) -> None:

@@ -1,4 +1,6 @@
-"""Merging two row sequences, each sorted by (key, time), in one compiled pass."""
+"""Merging two row sequences, each sorted by (key, time): a few rows into many by binary
+search (no compiled code to load: a fresh process's first query often merges a handful of
+rows), many into many in one compiled pass."""
 
 from __future__ import annotations
 
@@ -7,11 +9,28 @@ from numba import njit
 
 from trackway.types import I64
 
+# Up to this many rows merged in by binary search; more in the compiled pass.
+_FEW = 8192
+_PAIR = np.dtype([("key", np.int64), ("time", np.int64)])
 
-@njit(nogil=True, cache=True)
+
 def merge_positions(a_keys: I64, a_times: I64, b_keys: I64, b_times: I64) -> I64:
     """The merged order as positions: ``i`` for row ``i`` of ``a``, ``len(a) + j`` for row
     ``j`` of ``b``. On equal (key, time) the rows of ``a`` come first."""
+    na, nb = len(a_keys), len(b_keys)
+    if nb > _FEW:
+        return _merge_all(a_keys, a_times, b_keys, b_times)
+    a = np.empty(na, _PAIR)
+    a["key"], a["time"] = a_keys, a_times
+    b = np.empty(nb, _PAIR)
+    b["key"], b["time"] = b_keys, b_times
+    # Structured values compare field by field: each b row goes after the a rows <= it.
+    at = np.searchsorted(a, b, side="right")
+    return np.insert(np.arange(na, dtype=np.int64), at, np.arange(na, na + nb, dtype=np.int64))
+
+
+@njit(nogil=True, cache=True)
+def _merge_all(a_keys: I64, a_times: I64, b_keys: I64, b_times: I64) -> I64:
     na, nb = len(a_keys), len(b_keys)
     out = np.empty(na + nb, np.int64)
     i = j = k = 0
