@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import ipc
 
-from trackway.storage.columns import FIXED, parse_property_column, table_to_events
+from trackway.storage.columns import FIXED, SENT_HASH, parse_property_column, table_to_events
 
 BATCH = 2000  # Mixpanel's and trackway's most records per request
 _ROWS_PER_RECORD_BATCH = BATCH * 256
@@ -100,7 +100,7 @@ def event_lines(table: pa.Table) -> pa.Array:
     for name in table.column_names:
         parsed = parse_property_column(name)
         if parsed is None:
-            if name not in FIXED:
+            if name not in FIXED and name != SENT_HASH:
                 raise ValueError(f"Expected a stored column, got {name!r}")
             continue
         prop, kind = parsed

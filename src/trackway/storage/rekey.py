@@ -2,10 +2,13 @@
 clusters) or a group.
 
 Each source shard's rows, already merged, deduplicated and filtered, get a new key (NO_KEY
-drops the row); rows then move to the shard of their new key and each target shard is put
-back in (key, time) order: the rows that kept their key and shard are in order already, the
-others are sorted and merged in. Of rows with equal key and time, those that stayed come
-first, then the others by source shard and position, so the result is deterministic.
+drops the row). Rows whose key is the one they are stored under stay; the others move to
+the shard of their new key, where they are sorted and merged in among the staying rows (in
+order already). Of rows with equal key and time, those that stayed come first, then the
+others by source shard and position, so the result is deterministic. A shard that keeps
+all of its rows and receives none is returned as stored: under identity, rows are stored
+under the users they resolved to when written (resolve.py), so only merges newer than a
+part move anything.
 """
 
 from __future__ import annotations
