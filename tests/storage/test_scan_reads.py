@@ -5,6 +5,7 @@ pyarrow's pandas bridge."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,38 @@ def test_a_fresh_process_scans_committed_events_without_importing_pandas(
         check=True,
     )
     assert json.loads(out.stdout) == {"before": False, "after": False, "rows": 3}
+
+
+def test_a_reader_extends_its_merge_order_with_new_parts(tmp_path: Path) -> None:
+    """One reader scanning after every commit (each shard's order extended with the new
+    parts' rows, duplicates across them dropped) reads what a fresh reader reads, also
+    after a compaction replaces parts, and with a time range."""
+    project = ProjectCatalog(tmp_path).create("extend")
+    worker = StorageWorker(tmp_path, Settings(compaction_trigger_parts=6))
+    reader = EventReader(tmp_path, 1 << 26)
+    rng = random.Random(5)
+    window = (1_000, 1_400)
+
+    def rows(current: EventReader, **scan_args: Any) -> list[tuple[int, dict[str, Any]]]:
+        return scan_events(current, project, [], **scan_args)
+
+    with LogFeed(tmp_path) as feed:
+        for number in range(1, 13):
+            events = [
+                # Few users and times, insert ids reused: ties and duplicates across parts.
+                event(
+                    rng.choice(["A", "B"]),
+                    f"u{rng.randrange(6)}",
+                    1_000 + rng.randrange(60) * 10,
+                    f"i{rng.randrange(30)}",
+                    number * 100 + k,
+                )
+                for k in range(rng.randrange(1, 25))
+            ]
+            feed.append([LogRecord(project.id, "track", number, events)])
+            worker.run_once()
+            if number % 5 == 0:
+                worker.maintain()
+            fresh = EventReader(tmp_path, 1 << 26)
+            assert rows(reader) == rows(fresh)
+            assert rows(reader, time_range=window) == rows(fresh, time_range=window)

@@ -40,6 +40,7 @@ class Part:
     size: int
     min_time: int
     max_time: int
+    added_ms: int = 0  # when the part was written: parts of a shard are read oldest first
 
 
 class VersionError(UserError):
@@ -209,7 +210,9 @@ def _committed_ms(root: Path, version: int) -> float:
 
 
 def parts_of(table: DeltaTable) -> list[Part]:
-    """The parts of the version ``table`` holds (events or profiles: no time bounds)."""
+    """The parts of the version ``table`` holds (events or profiles: no time bounds), oldest
+    first (by when they were written, then path): rows of one user at one time are read in
+    this order, the same in every process and whatever the log's own order."""
     # Read through the Arrow C stream: pa.table() on this object would import pandas first.
     actions = pa.RecordBatchReader.from_stream(table.get_add_actions(flatten=True)).read_all()
     columns = actions.column_names
@@ -220,7 +223,8 @@ def parts_of(table: DeltaTable) -> list[Part]:
     sizes = actions.column("size_bytes").to_pylist()
     mins = actions.column("min.time").to_pylist() if "min.time" in columns else [None] * count
     maxes = actions.column("max.time").to_pylist() if "max.time" in columns else [None] * count
-    return [
+    added = actions.column("modification_time").cast(pa.int64()).to_pylist()
+    parts = [
         Part(
             paths[i],
             int(shards[i]),
@@ -228,9 +232,11 @@ def parts_of(table: DeltaTable) -> list[Part]:
             int(sizes[i]),
             _ms(mins[i], -(2**63)),
             _ms(maxes[i], 2**63 - 1),
+            _ms(added[i], 0),
         )
         for i in range(count)
     ]
+    return sorted(parts, key=lambda p: (p.added_ms, p.path))
 
 
 def _ms(value: int | None, missing: int) -> int:

@@ -55,25 +55,34 @@ def merge_order(
     return None if order is None and len(kept) == len(users) else kept
 
 
-def with_tail(
+def extended(
     load: Callable[[str], pa.ChunkedArray],
-    committed: npt.NDArray[np.int64] | None,
-    tail_rows: int,
+    known: npt.NDArray[np.int64] | None,
+    clean: list[bool],
 ) -> npt.NDArray[np.int64]:
-    """Row order of the committed parts (in ``committed`` order) and the tail's rows after
-    them: the tail is short and sorted, so it is merged in (one linear pass) rather than
-    everything sorted again; then duplicates across the two are dropped."""
-    users = np.asarray(numpy_of(load("user_hash")), np.int64)
+    """Row order of the concatenated chunks when all but the last ``len(clean)`` are in
+    ``known`` order (None: already in order) without duplicates: the newer chunks' rows (a
+    new part, the log tail) are sorted and merged in, one linear pass rather than everything
+    sorted again; then duplicates across them are dropped (``clean`` says which of the newer
+    chunks are free of duplicates within)."""
+    user_chunks = load("user_hash")
+    users = np.asarray(numpy_of(user_chunks), np.int64)
     times = np.asarray(numpy_of(load("time")), np.int64)
-    n = len(users) - tail_rows
-    first = np.arange(n, dtype=np.int64) if committed is None else committed
+    sizes = [len(c) for c in user_chunks.chunks]
+    newer = sizes[len(sizes) - len(clean) :]
+    n = len(users) - sum(newer)
+    first = np.arange(n, dtype=np.int64) if known is None else known
     second = np.arange(n, len(users), dtype=np.int64)
+    u, t = users[second], times[second]
+    if not np.all((u[1:] > u[:-1]) | ((u[1:] == u[:-1]) & (t[1:] >= t[:-1]))):
+        second = second[np.lexsort((t, u))]
     merged = merge_positions(users[first], times[first], users[second], times[second])
     order = np.concatenate((first, second))[merged]
     u, t = users[order], times[order]
     same = np.flatnonzero((u[1:] == u[:-1]) & (t[1:] == t[:-1]))
-    # The committed rows in ``committed`` order hold no duplicates among themselves.
-    same = _suspect_runs(order, same, load, np.array([0, n]), [True, False])
+    # The known rows hold no duplicates among themselves: one clean source.
+    starts = np.concatenate(([0], n + np.cumsum([0, *newer])[:-1]))
+    same = _suspect_runs(order, same, load, starts, [True, *clean])
     if len(same) == 0:
         return order
     return _drop_duplicates(order, same, {c: load(c) for c in _KEY_COLUMNS})

@@ -56,7 +56,7 @@ from trackway.storage.identity_scan import (
     source_edges,
 )
 from trackway.storage.layout import ProjectPaths
-from trackway.storage.merge_order import merge_order, with_tail
+from trackway.storage.merge_order import extended, merge_order
 from trackway.storage.profile_reader import ProfileReader
 from trackway.storage.rekey import Rekey, Source, group_rekey, identity_rekey, rekeyed
 from trackway.storage.resolve import sent_hashes
@@ -350,12 +350,22 @@ class EventReader:
 
         if found is None:
             clean = [self._footer(root, p)[2] for p in parts]
-            committed = merge_order(load_parts, clean)
+            # A shard's parts come oldest first: when the last order this reader made
+            # covers the first of them, the newer parts' rows are merged into it rather
+            # than every row sorted again (the same order: ties go by part age either way).
+            last_key = ("last-order", root, parts[0].shard if parts else -1, time_range)
+            last = self.cache.get(last_key)
+            committed: Positions | None
+            if last is not None and key[: len(last[0])] == last[0] and len(last[0]) < len(key):
+                committed = extended(load_parts, last[1], clean[len(last[0]) :])
+            else:
+                committed = merge_order(load_parts, clean)
             size = 0 if committed is None else committed.nbytes
             self.cache.put(("order", root, key), (committed,), size)
+            self.cache.put(last_key, (key, committed), size)
         else:
             committed = found[0]
-        order = committed if tail is None else with_tail(load, committed, tail.num_rows)
+        order = committed if tail is None else extended(load, committed, [False])
 
         def merged(column: str) -> pa.Array:
             return self._column(root, parts, load(column), tail is None, column, order)
