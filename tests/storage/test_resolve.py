@@ -22,8 +22,11 @@ from trackway.storage.columns import SENT_HASH
 from trackway.storage.compaction import compact_project
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import EventTable
+from trackway.storage.identity import resolve_hashes
 from trackway.storage.identity_scan import EDGES_KEY
 from trackway.storage.layout import ProjectPaths
+from trackway.storage.rekey import resolved_keys
+from trackway.storage.resolve import sent_hashes
 from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
 from trackway.storage.worker import StorageWorker
@@ -256,3 +259,16 @@ def test_parts_record_their_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     recorded, read = both()
     assert recorded == read
     assert "$device:d1" not in recorded and "$device:d0" in recorded
+
+
+def test_resolved_keys_equal_a_lookup_of_every_row() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n = int(rng.integers(0, 200))
+        stored = np.sort(rng.integers(0, 20, n)).astype(np.int64)
+        moved = rng.random(n) < 0.2
+        sent = pa.array(rng.integers(0, 30, n), pa.int64(), mask=~moved)
+        merged_ids = np.unique(rng.integers(0, 30, int(rng.integers(0, 10)))).astype(np.int64)
+        pairs = (merged_ids, rng.integers(100, 200, len(merged_ids)).astype(np.int64))
+        every_row = resolve_hashes(sent_hashes(pa.array(stored), sent), pairs)
+        assert resolved_keys(stored, sent, pairs).tolist() == every_row.tolist()

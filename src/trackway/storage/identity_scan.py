@@ -73,10 +73,7 @@ def recorded_edges(metadata: dict[bytes, bytes] | None, mode: str, erased: int) 
         erased,
     ):
         return None
-    devices = [
-        DeviceEdge(int(r), int(t), str(u), str(d), int(dh), int(uh))
-        for r, t, u, d, dh, uh in recorded["devices"]
-    ]
+    devices = list(map(DeviceEdge._make, recorded["devices"]))  # written by edges_metadata
     merges = [
         MergeEdge(int(r), int(t), int(p), str(k), tuple(ids))
         for r, t, p, k, ids in recorded["merges"]

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from trackway.storage.arrays import arrow_of, numpy_of, strings_of, valid_of, values_of
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import SENT_HASH
-from trackway.storage.identity import IdentityMap, resolve_hashes
+from trackway.storage.identity import IdentityMap, Pairs, resolve_hashes
 from trackway.storage.merge_kernel import merge_positions
 from trackway.storage.resolve import sent_hashes
 from trackway.storage.sharding import shard_of, user_hash
@@ -56,7 +56,7 @@ def identity_rekey(identity: IdentityMap) -> Rekey:
     pairs = identity.hashes()
 
     def keys(columns: dict[str, pa.Array]) -> Keys:
-        return resolve_hashes(sent_hashes(columns["user_hash"], columns[SENT_HASH]), pairs)
+        return resolved_keys(_numpy(columns["user_hash"]), columns[SENT_HASH], pairs)
 
     def labels(columns: dict[str, pa.Array], _: Keys) -> pa.Array:
         ids = columns["distinct_id"]
@@ -65,6 +65,28 @@ def identity_rekey(identity: IdentityMap) -> Rekey:
         return resolved.take(pc.index_in(ids, unique))
 
     return Rekey(("user_hash", SENT_HASH), keys, labels, identity.fingerprint, "identity")
+
+
+def resolved_keys(stored: Keys, sent: pa.Array, pairs: Pairs) -> Keys:
+    """Each row's canonical user: a row sent as the user it is stored under (``sent`` null)
+    moves only if that user was merged since, looked up once per run of one user's rows; a
+    row stored under another user than it was sent as is looked up by its sent id."""
+    sources, targets = pairs
+    if len(stored) == 0:
+        return stored
+    starts = np.flatnonzero(np.concatenate(([True], stored[1:] != stored[:-1])))
+    firsts = stored[starts]
+    at = np.minimum(np.searchsorted(sources, firsts), max(len(sources) - 1, 0))
+    merged = (sources[at] == firsts) if len(sources) else np.zeros(len(firsts), bool)
+    keys = stored
+    if merged.any():
+        lengths = np.diff(np.append(starts, len(stored)))
+        keys = np.repeat(np.where(merged, targets[at], firsts), lengths)
+    others = np.flatnonzero(valid_of(sent)) if sent.null_count < len(sent) else None
+    if others is not None and len(others):
+        keys = keys.copy() if keys is stored else keys
+        keys[others] = resolve_hashes(values_of(sent)[others], pairs)
+    return keys
 
 
 def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
