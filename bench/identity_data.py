@@ -85,7 +85,7 @@ def identified(events: Events) -> tuple[pa.Table, pa.Table]:
 def prepare(size: str, seed: int, root: Path) -> Path:
     """The data once per (size, seed): trackway's directory and the peers' Parquet file."""
     ready = root / "ready.json"
-    wanted = {"size": size, "seed": seed, "version": 2}
+    wanted = {"size": size, "seed": seed, "version": 3}
     if ready.exists() and json.loads(ready.read_text()) == wanted:
         return root
     shutil.rmtree(root, ignore_errors=True)

@@ -10,42 +10,60 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
-from trackway.storage.identity_edges import DeviceEdge, MergeEdge
+from trackway.storage.arrays import numpy_of
+from trackway.storage.identity_edges import MergeEdge
 from trackway.storage.sharding import positions_in, user_hash
 
 Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
-@dataclass(frozen=True, slots=True)
 class IdentityMap:
-    """Every non-canonical distinct_id → its cluster's canonical distinct_id."""
+    """Every non-canonical distinct_id → its cluster's canonical distinct_id, and the same
+    as hashes. A map read from device edges has its hashes at hand and makes the dict of ids
+    only when asked (labels, lookups): most queries need only the hashes."""
 
-    canonical_of: dict[str, str] = field(default_factory=dict)
-    # Identifies the map's content: caches of resolved rows are kept under it.
-    fingerprint: Hashable = ()
-    _hashes: list[Pairs] = field(default_factory=list, compare=False, repr=False)
+    __slots__ = ("_canonical_of", "_make", "_pairs", "fingerprint")
+
+    def __init__(
+        self,
+        canonical_of: dict[str, str] | None = None,
+        fingerprint: Hashable = (),
+        pairs: Pairs | None = None,
+        make: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
+        self._canonical_of = canonical_of
+        self._make = make
+        self._pairs = pairs
+        # Identifies the map's content: caches of resolved rows are kept under it.
+        self.fingerprint = fingerprint
+
+    @property
+    def canonical_of(self) -> dict[str, str]:
+        if self._canonical_of is None:
+            self._canonical_of = self._make() if self._make is not None else {}
+        return self._canonical_of
 
     def canonical(self, distinct_id: str) -> str:
         return self.canonical_of.get(distinct_id, distinct_id)
 
     def hashes(self) -> Pairs:
-        """(sorted hashes of the non-canonical ids, the hash of each one's canonical id);
-        computed once per map (a cached map serves many queries), or given with it."""
-        if not self._hashes:
-            n = len(self.canonical_of)
-            sources = np.fromiter((user_hash(d) for d in self.canonical_of), np.int64, n)
-            targets = np.fromiter((user_hash(c) for c in self.canonical_of.values()), np.int64, n)
-            self._hashes.append(_sorted(sources, targets))
-        return self._hashes[0]
+        """(sorted hashes of the non-canonical ids, the hash of each one's canonical id)."""
+        if self._pairs is None:
+            ids = self.canonical_of
+            n = len(ids)
+            sources = np.fromiter((user_hash(d) for d in ids), np.int64, n)
+            targets = np.fromiter((user_hash(c) for c in ids.values()), np.int64, n)
+            self._pairs = _sorted(sources, targets)
+        return self._pairs
 
     def __bool__(self) -> bool:
-        return bool(self.canonical_of)
+        return len(self.hashes()[0]) > 0 if self._canonical_of is None else bool(self._canonical_of)
 
 
 def _sorted(sources: npt.NDArray[np.int64], targets: npt.NDArray[np.int64]) -> Pairs:
@@ -53,16 +71,21 @@ def _sorted(sources: npt.NDArray[np.int64], targets: npt.NDArray[np.int64]) -> P
     return sources[order], targets[order]
 
 
-def device_map(ties: Iterable[DeviceEdge]) -> IdentityMap:
-    """The map of simplified ID merge from each device's first edge, hashes from the edges."""
-    edges = list(ties)
-    n = len(edges)
-    if not n:
+def device_map(firsts: pa.Table) -> IdentityMap:
+    """The map of simplified ID merge from each device's first edge (``first_edges``:
+    sorted by device hash), the ids' hashes taken from the edges."""
+    if firsts.num_rows == 0:
         return IdentityMap()
-    sources = np.fromiter((e.device_hash for e in edges), np.int64, n)
-    targets = np.fromiter((e.user_hash for e in edges), np.int64, n)
-    pairs = _sorted(sources, targets)
-    return IdentityMap({e.device: e.user_id for e in edges}, _digest(pairs), [pairs])
+    pairs = (
+        np.asarray(numpy_of(firsts.column("device_hash")), np.int64),
+        np.asarray(numpy_of(firsts.column("user_hash")), np.int64),
+    )
+
+    def make() -> dict[str, str]:
+        devices = firsts.column("device").to_pylist()
+        return dict(zip(devices, firsts.column("user").to_pylist(), strict=True))
+
+    return IdentityMap(None, _digest(pairs), pairs, make)
 
 
 def _digest(pairs: Pairs) -> Hashable:
@@ -147,5 +170,5 @@ class _Clusters:
 def identity_map(canonical_of: dict[str, str]) -> IdentityMap:
     if not canonical_of:
         return IdentityMap()
-    found = IdentityMap(canonical_of)
-    return IdentityMap(canonical_of, _digest(found.hashes()), [found.hashes()])
+    pairs = IdentityMap(canonical_of).hashes()
+    return IdentityMap(canonical_of, _digest(pairs), pairs)

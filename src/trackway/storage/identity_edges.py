@@ -15,7 +15,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trackway.storage.arrays import arrow_of, nonempty_of, strings_of, valid_of, values_of
+from trackway.storage.arrays import (
+    arrow_of,
+    nonempty_of,
+    numpy_of,
+    strings_of,
+    valid_of,
+    values_of,
+)
 from trackway.storage.columns import property_column
 from trackway.storage.sharding import user_hash
 
@@ -23,13 +30,25 @@ Columns = Callable[[str], pa.Array]  # a column of the part by stored name (null
 IDENTITY_EVENTS = ("$identify", "$create_alias", "$merge")
 
 
-class DeviceEdge(NamedTuple):
-    received_ms: int
-    time: int
-    user_id: str
-    device: str  # "$device:<device_id>"
-    device_hash: int  # user_hash of each id, computed once where the edge is read
-    user_hash: int
+# Device edges as a table, one row per device: the first event (by arrival, then event
+# time, then user id) that ties it to a user, with both ids' hashes.
+DEVICE_EDGES = pa.schema(
+    [
+        ("received", pa.int64()),
+        ("time", pa.int64()),
+        ("user", pa.string()),
+        ("device", pa.string()),  # "$device:<device_id>"
+        ("device_hash", pa.int64()),
+        ("user_hash", pa.int64()),
+    ]
+)
+# The order that puts each device's first edge first.
+FIRST_EDGE_ORDER = [
+    ("device_hash", "ascending"),
+    ("received", "ascending"),
+    ("time", "ascending"),
+    ("user", "ascending"),
+]
 
 
 class MergeEdge(NamedTuple):
@@ -47,7 +66,7 @@ def _text(columns: Columns, name: str) -> pa.Array:
     return pc.coalesce(strings, integers)
 
 
-def device_edges(columns: Columns, keep: np.ndarray | None) -> list[DeviceEdge]:
+def device_edges(columns: Columns, keep: np.ndarray | None) -> pa.Table:
     """Per device, its first event that names a user (rows outside ``keep`` ignored)."""
     devices = _text(columns, "$device_id")
     users = _text(columns, "$user_id")
@@ -56,37 +75,46 @@ def device_edges(columns: Columns, keep: np.ndarray | None) -> list[DeviceEdge]:
         mask &= keep
     rows = np.flatnonzero(mask)
     if len(rows) == 0:
-        return []
+        return no_device_edges()
     taken = arrow_of(rows)
+    device = strings_of(["$device:" + d for d in devices.take(taken).to_pylist()])
+    user = users.take(taken)
     table = pa.table(
-        {
-            "device": devices.take(taken),
-            "user": users.take(taken),
-            "received": columns("received_ms").take(taken),
-            "time": columns("time").take(taken),
-        }
-    )
-    table = table.sort_by(
         [
-            ("device", "ascending"),
-            ("received", "ascending"),
-            ("time", "ascending"),
-            ("user", "ascending"),
-        ]
+            columns("received_ms").take(taken),
+            columns("time").take(taken),
+            user,
+            device,
+            _hashes(device),
+            _hashes(user),
+        ],
+        schema=DEVICE_EDGES,
     )
-    device = table.column("device").to_pylist()
-    first = [0] + [i for i in range(1, len(device)) if device[i] != device[i - 1]]
-    picked = table.take(arrow_of(np.asarray(first, np.int64)))
-    return [
-        DeviceEdge(r, t, u, "$device:" + d, user_hash("$device:" + d), user_hash(u))
-        for d, u, r, t in zip(
-            picked.column("device").to_pylist(),
-            picked.column("user").to_pylist(),
-            picked.column("received").to_pylist(),
-            picked.column("time").to_pylist(),
-            strict=True,
-        )
-    ]
+    return first_edges(table)
+
+
+def no_device_edges() -> pa.Table:
+    # (Schema.empty_table would import pandas, a third of a second of a fresh process.)
+    return pa.table([pa.nulls(0, field.type) for field in DEVICE_EDGES], schema=DEVICE_EDGES)
+
+
+def first_edges(edges: pa.Table) -> pa.Table:
+    """Of device edges, each device's first."""
+    if edges.num_rows == 0:
+        return edges
+    edges = edges.sort_by(FIRST_EDGE_ORDER)
+    hashes = np.asarray(numpy_of(edges.column("device_hash")), np.int64)
+    first = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    return edges.take(arrow_of(first))
+
+
+def _hashes(ids: pa.Array) -> pa.Array:
+    """``user_hash`` of each id, each distinct id hashed once."""
+    encoded = ids.dictionary_encode()
+    unique = np.fromiter(
+        (user_hash(d) for d in encoded.dictionary.to_pylist()), np.int64, len(encoded.dictionary)
+    )
+    return arrow_of(unique[np.asarray(numpy_of(encoded.indices), np.int64)])
 
 
 def merge_edges(columns: Columns, keep: np.ndarray | None) -> list[MergeEdge]:

@@ -7,6 +7,7 @@ from the parts' footers alone, in time proportional to the edges, not the rows."
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -14,24 +15,31 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from trackway.storage.arrays import numpy_of
+from trackway.storage.arrays import arrow_of, numpy_of
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import SENT_HASH, table_column
 from trackway.storage.deletions import DeletionList
 from trackway.storage.identity import IdentityMap, device_map, identity_map, original_map
 from trackway.storage.identity_edges import (
+    DEVICE_EDGES,
     Columns,
-    DeviceEdge,
     MergeEdge,
     device_edges,
+    first_edges,
     merge_edges,
+    no_device_edges,
 )
 from trackway.storage.resolve import sent_hashes
 
-Edges = tuple[list[DeviceEdge], list[MergeEdge]]  # one mode's edges are filled, the other empty
+# One mode's edges are filled, the other empty: simplified merge's device edges (a table,
+# identity_edges.DEVICE_EDGES), original merge's identity events.
+Edges = tuple[pa.Table, list[MergeEdge]]
 EDGES_KEY = b"trackway.identity_edges"
-EDGES_FORMAT = 1
+# The device edges, as an Arrow IPC stream in base64 (readers want metadata in UTF-8).
+DEVICES_KEY = b"trackway.identity_devices"
+EDGES_FORMAT = 2
 Parallel = Callable[[Callable[[Any], Any], list[Any]], Any]
+NO_EDGES: Edges = (no_device_edges(), [])
 
 
 def source_edges(mode: str, columns: Columns, deletions: DeletionList) -> Edges:
@@ -44,7 +52,7 @@ def source_edges(mode: str, columns: Columns, deletions: DeletionList) -> Edges:
         )
     if mode == "simplified":
         return device_edges(columns, keep), []
-    return [], merge_edges(columns, keep)
+    return NO_EDGES[0], merge_edges(columns, keep)
 
 
 def edges_metadata(mode: str, rows: pa.Table, deletions: DeletionList) -> dict[bytes, bytes]:
@@ -54,17 +62,24 @@ def edges_metadata(mode: str, rows: pa.Table, deletions: DeletionList) -> dict[b
         "format": EDGES_FORMAT,
         "mode": mode,
         "erased": len(deletions.all()),
-        "devices": [list(edge) for edge in devices],
         "merges": [[*edge[:4], list(edge.ids)] for edge in merges],
     }
-    return {**(rows.schema.metadata or {}), EDGES_KEY: orjson.dumps(recorded)}
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, DEVICE_EDGES) as stream:
+        stream.write_table(devices)
+    return {
+        **(rows.schema.metadata or {}),
+        EDGES_KEY: orjson.dumps(recorded),
+        DEVICES_KEY: base64.b64encode(sink.getvalue().to_pybytes()),
+    }
 
 
 def recorded_edges(metadata: dict[bytes, bytes] | None, mode: str, erased: int) -> Edges | None:
     """The edges a part's metadata records, if they are the ones a read would find now (the
     same ID merge mode and the same deletions); else None."""
     found = (metadata or {}).get(EDGES_KEY)
-    if found is None:
+    devices = (metadata or {}).get(DEVICES_KEY)
+    if found is None or devices is None:
         return None
     recorded = orjson.loads(found)
     if (recorded.get("format"), recorded["mode"], recorded["erased"]) != (
@@ -73,12 +88,11 @@ def recorded_edges(metadata: dict[bytes, bytes] | None, mode: str, erased: int) 
         erased,
     ):
         return None
-    devices = list(map(DeviceEdge._make, recorded["devices"]))  # written by edges_metadata
     merges = [
         MergeEdge(int(r), int(t), int(p), str(k), tuple(ids))
         for r, t, p, k, ids in recorded["merges"]
     ]
-    return devices, merges
+    return pa.ipc.open_stream(pa.py_buffer(base64.b64decode(devices))).read_all(), merges
 
 
 def project_identity(
@@ -93,45 +107,53 @@ def project_identity(
     found = cache.get(committed_key)
     if found is None:
         per_source: list[Edges] = list(parallel(lambda edges_of: edges_of(), committed))
-        first: dict[str, DeviceEdge] = {}
-        for devices, _ in per_source:
-            _keep_first(first, devices)
+        firsts = first_edges(pa.concat_tables([NO_EDGES[0], *(d for d, _ in per_source)]))
         merges = [(i, e) for i, (_, edges) in enumerate(per_source) for e in edges]
-        base = device_map(first.values()) if first else identity_map(original_map(merges))
-        found = (base, first, merges)
-        cache.put(committed_key, found, 200 * len(base.canonical_of) + 1024)
-    base, first, merges = found
+        base = device_map(firsts) if firsts.num_rows else identity_map(original_map(merges))
+        found = (base, firsts, merges)
+        cache.put(committed_key, found, firsts.nbytes + 200 * len(merges) + 1024)
+    base, firsts, merges = found
     tail_devices, tail_merges = tail
     if tail_merges:
         numbered = [*merges, *((len(committed), e) for e in tail_merges)]
         return identity_map(original_map(numbered))
-    if not tail_devices:
+    if not tail_devices.num_rows:
         return base
-    newest: dict[str, DeviceEdge] = {}
-    _keep_first(newest, tail_devices)
-    changes = {}
-    for device, edge in newest.items():
-        known = first.get(device)
-        if (known is None or _earlier(edge, known)) and base.canonical_of.get(
-            device
-        ) != edge.user_id:
-            changes[device] = edge
-    if not changes:
+    return _with_newer(base, firsts, tail_devices)
+
+
+def _with_newer(base: IdentityMap, firsts: pa.Table, newer: pa.Table) -> IdentityMap:
+    """``base`` (from the devices' ``firsts``) with the edges of ``newer`` (few: the log tail,
+    a batch) applied: a device's edge counts where it comes before the one known."""
+    candidates = first_edges(newer)
+    known = np.asarray(numpy_of(firsts.column("device_hash")), np.int64)
+    hashes = np.asarray(numpy_of(candidates.column("device_hash")), np.int64)
+    at = np.minimum(np.searchsorted(known, hashes), max(len(known) - 1, 0))
+    seen = (known[at] == hashes) if len(known) else np.zeros(len(hashes), bool)
+    rows = _rows_of(candidates)
+    olds = iter(_rows_of(firsts.take(arrow_of(at[seen]))) if seen.any() else [])
+    changed = []
+    for row, was_seen in zip(rows, seen.tolist(), strict=True):
+        before = next(olds) if was_seen else None
+        if before is None or (
+            _order(row) < _order(before) and before["user_hash"] != row["user_hash"]
+        ):
+            changed.append(row)
+    if not changed:
         return base
-    return device_map({**first, **changes}.values())
+    # The changed devices' known edges give way to the newer ones.
+    replaced = np.fromiter((row["device_hash"] for row in changed), np.int64, len(changed))
+    kept = firsts.filter(arrow_of(~np.isin(known, replaced)))
+    update = candidates.filter(arrow_of(np.isin(hashes, replaced)))
+    return device_map(pa.concat_tables([kept, update]).sort_by([("device_hash", "ascending")]))
 
 
-def _keep_first(first: dict[str, DeviceEdge], edges: list[DeviceEdge]) -> None:
-    """Per device, the earliest edge: by arrival, then event time, then user id."""
-    for edge in edges:
-        known = first.get(edge.device)
-        if known is None or _earlier(edge, known):
-            first[edge.device] = edge
+def _rows_of(edges: pa.Table) -> list[dict[str, Any]]:
+    # (Table.to_pylist would import pandas.)
+    columns = [edges.column(name).to_pylist() for name in DEVICE_EDGES.names]
+    return [dict(zip(DEVICE_EDGES.names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
-def _earlier(edge: DeviceEdge, known: DeviceEdge) -> bool:
-    return (edge.received_ms, edge.time, edge.user_id) < (
-        known.received_ms,
-        known.time,
-        known.user_id,
-    )
+def _order(edge: dict[str, Any]) -> tuple[int, int, str]:
+    """Edges of one device are ordered by arrival, then event time, then user id."""
+    return edge["received"], edge["time"], edge["user"]

@@ -50,6 +50,7 @@ from trackway.storage.events_table import (
 )
 from trackway.storage.identity import IdentityMap
 from trackway.storage.identity_scan import (
+    NO_EDGES,
     Edges,
     project_identity,
     recorded_edges,
@@ -142,17 +143,17 @@ class EventReader:
                 footer, stored, _ = self._footer(root, part)
                 found = recorded_edges(footer.metadata, mode, erased)
                 if found is None:
-                    found = ([], [])
+                    found = NO_EDGES
                     if _may_tie(mode, stored):
                         found = source_edges(
                             mode, lambda c: self._part_column(root, part, c), deletions
                         )
-                self.cache.put(key, found, 100 * (len(found[0]) + len(found[1])) + 64)
+                self.cache.put(key, found, found[0].nbytes + 100 * len(found[1]) + 64)
                 return found
 
             return edges
 
-        tail_edges: Edges = ([], [])
+        tail_edges = NO_EDGES
         if tail is not None:
             tail_edges = source_edges(mode, lambda c: table_column(tail, c), deletions)
         committed_key = ("identity", mode, root, tuple(p.path for p in parts), erased)
