@@ -48,6 +48,10 @@ class Settings:
     compaction_base_bytes: int = 1024 * 1024
     compaction_trigger_parts: int = 48
     compaction_target_bytes: int = 256 * 1024 * 1024
+    # Under ID merge: how often parts are looked at for rows newer merges would move, and the
+    # share of a part's rows (per mille) that gets it rewritten under the resolved users.
+    rehome_interval_ms: int = 300_000
+    rehome_permille: int = 10
     # Bounded history (docs/storage.md#retention): time travel works inside the window; older
     # log entries and the data files only older versions used are deleted.
     retention_ms: int = DAY_MS

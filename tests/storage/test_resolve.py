@@ -25,8 +25,7 @@ from trackway.storage.events_table import EventTable
 from trackway.storage.identity import resolve_hashes
 from trackway.storage.identity_scan import EDGES_KEY
 from trackway.storage.layout import ProjectPaths
-from trackway.storage.rekey import resolved_keys
-from trackway.storage.resolve import sent_hashes
+from trackway.storage.resolve import resolved_keys, sent_hashes
 from trackway.storage.scan import EventReader
 from trackway.storage.sharding import shard_of, user_hash
 from trackway.storage.worker import StorageWorker
@@ -272,3 +271,52 @@ def test_resolved_keys_equal_a_lookup_of_every_row() -> None:
         pairs = (merged_ids, rng.integers(100, 200, len(merged_ids)).astype(np.int64))
         every_row = resolve_hashes(sent_hashes(pa.array(stored), sent), pairs)
         assert resolved_keys(stored, sent, pairs).tolist() == every_row.tolist()
+
+
+def test_old_parts_are_re_homed_when_merges_accumulate(tmp_path: Path) -> None:
+    """Parts compaction leaves alone are rewritten under the resolved users once enough of
+    their rows would move; a part where too few would is left as it is."""
+    settings = dataclasses.replace(
+        Settings(),
+        compaction_fan_in=100,
+        compaction_trigger_parts=1000,
+        rehome_interval_ms=0,
+        rehome_permille=100,  # 10% of a part's rows
+    )
+    project, _, _, feed = setup(tmp_path)
+    worker = StorageWorker(tmp_path, settings)
+    many = [event("View", f"other-{k}", T + k, f"o{k}", 1_000) for k in range(800)]
+    with feed:
+        # Commit 1: three devices' events. Commit 2: one device's event among many others.
+        send(feed, project, [event("View", f"$device:d{n}", T, f"v{n}", 1_000) for n in range(3)])
+        worker.run_once()
+        send(feed, project, [*many, event("View", "$device:d9", T, "v9", 1_001)])
+        worker.run_once()
+        ties = [
+            event(
+                "Login",
+                f"u{n}",
+                T + 5,
+                f"l{n}",
+                1_002,
+                **{"$device_id": f"d{n}", "$user_id": f"u{n}"},
+            )
+            for n in (0, 1, 2, 9)
+        ]
+        send(feed, project, ties)
+        worker.run_once()
+    before = EventReader(tmp_path, 1 << 26)
+    expected = users_and_events(before, project)
+    moved_before = [r for r in stored(tmp_path, project) if r["distinct_id"].startswith("$device:")]
+    assert all(r["user_hash"] == user_hash(r["distinct_id"]) for r in moved_before)
+
+    worker.maintain()
+
+    rows = {r["distinct_id"]: r for r in stored(tmp_path, project)}
+    for n in (0, 1, 2):  # re-homed: under their users now, on their users' shards
+        row = rows[f"$device:d{n}"]
+        assert (row["user_hash"], row["shard"]) == (user_hash(f"u{n}"), shard(f"u{n}", project))
+        assert row["sent_hash"] == user_hash(f"$device:d{n}")
+    # One row in its shard's part of about a hundred: left where it is.
+    assert rows["$device:d9"]["user_hash"] == user_hash("$device:d9")
+    assert users_and_events(EventReader(tmp_path, 1 << 26), project) == expected

@@ -70,7 +70,7 @@ def compact_project(
         merged = (
             piece
             for shard, chosen in due.items()
-            for piece in _homes(shard, merge_parts(snapshot, chosen, deletions, known), rehoming)
+            for piece in homes(shard, merge_parts(snapshot, chosen, deletions, known), rehoming)
         )
         removed = [part for chosen in due.values() for part in chosen]
         replace_parts(snapshot.table, snapshot.root, removed, merged)
@@ -78,7 +78,7 @@ def compact_project(
     return rewritten
 
 
-def _homes(shard: int, rows: pa.Table, rehoming: Rehoming | None) -> list[tuple[int, pa.Table]]:
+def homes(shard: int, rows: pa.Table, rehoming: Rehoming | None) -> list[tuple[int, pa.Table]]:
     """The merged rows of ``shard`` by the shard their users live on (rows of users resolved
     anew may belong elsewhere), each in (user, time) order still, with its metadata."""
     if rehoming is None:

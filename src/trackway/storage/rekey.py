@@ -27,9 +27,9 @@ import pyarrow.compute as pc
 from trackway.storage.arrays import arrow_of, numpy_of, strings_of, valid_of, values_of
 from trackway.storage.cache import ColumnCache
 from trackway.storage.columns import SENT_HASH
-from trackway.storage.identity import IdentityMap, Pairs, resolve_hashes
+from trackway.storage.identity import IdentityMap
 from trackway.storage.merge_kernel import merge_positions
-from trackway.storage.resolve import sent_hashes
+from trackway.storage.resolve import resolved_keys, sent_hashes
 from trackway.storage.sharding import shard_of, user_hash
 
 Keys = npt.NDArray[np.int64]
@@ -65,28 +65,6 @@ def identity_rekey(identity: IdentityMap) -> Rekey:
         return resolved.take(pc.index_in(ids, unique))
 
     return Rekey(("user_hash", SENT_HASH), keys, labels, identity.fingerprint, "identity")
-
-
-def resolved_keys(stored: Keys, sent: pa.Array, pairs: Pairs) -> Keys:
-    """Each row's canonical user: a row sent as the user it is stored under (``sent`` null)
-    moves only if that user was merged since, looked up once per run of one user's rows; a
-    row stored under another user than it was sent as is looked up by its sent id."""
-    sources, targets = pairs
-    if len(stored) == 0:
-        return stored
-    starts = np.flatnonzero(np.concatenate(([True], stored[1:] != stored[:-1])))
-    firsts = stored[starts]
-    at = np.minimum(np.searchsorted(sources, firsts), max(len(sources) - 1, 0))
-    merged = (sources[at] == firsts) if len(sources) else np.zeros(len(firsts), bool)
-    keys = stored
-    if merged.any():
-        lengths = np.diff(np.append(starts, len(stored)))
-        keys = np.repeat(np.where(merged, targets[at], firsts), lengths)
-    others = np.flatnonzero(valid_of(sent)) if sent.null_count < len(sent) else None
-    if others is not None and len(others):
-        keys = keys.copy() if keys is stored else keys
-        keys[others] = resolve_hashes(values_of(sent)[others], pairs)
-    return keys
 
 
 def group_rekey(columns_of_group: list[str], group: str) -> Rekey:
@@ -141,6 +119,7 @@ Target = tuple[int, dict[str, pa.Array], Hashable | None]
 
 
 Moves = list[tuple[int, Rows, bool, str]]  # (target shard, rows, stay, their signature)
+ALL: Rows = np.empty(0, np.int64)  # stands for every row of a source, in order
 
 
 def pieces_of(source: Source, keys: Keys, shards: int) -> Moves:
@@ -150,9 +129,9 @@ def pieces_of(source: Source, keys: Keys, shards: int) -> Moves:
     moved = np.flatnonzero(keys != _numpy(source.columns["user_hash"]))
     out: Moves = []
     if len(moved) < len(keys):
-        stay = np.arange(len(keys), dtype=np.int64)
-        stay = np.delete(stay, moved) if len(moved) else stay
-        out.append((source.shard, stay, True, _digest(moved)))  # the rest stay
+        # The rest stay (ALL: every row, without making a list of them).
+        stay = np.delete(np.arange(len(keys), dtype=np.int64), moved) if len(moved) else ALL
+        out.append((source.shard, stay, True, _digest(moved)))
     moved = moved[keys[moved] != NO_KEY]
     shard = shard_of(keys[moved], shards)
     for target in np.unique(shard).tolist():
@@ -214,18 +193,22 @@ def rekeyed(
 
     def one(target: int) -> Target:
         inflow = sorted(plan[target], key=lambda p: (not p[2], p[0]))  # the staying rows first
-        pieces: list[Piece] = [(s, rows, stays) for s, rows, stays, _ in inflow]
-        first, rows, stays = pieces[0]
+        if len(inflow) == 1 and inflow[0][2] and inflow[0][1] is ALL:
+            # Its own rows, all in place: the source's columns as they are.
+            own = inflow[0][0]
+            columns_of = sources[own].columns
+            out = {c: columns_of[c] if c == "user_hash" else source_column(own, c) for c in columns}
+            same = sources[own].key
+            return target, out, None if same is None else ("same", same, rekey.family)
+        pieces: list[Piece] = [
+            (s, np.arange(len(keys[s]), dtype=np.int64) if rows is ALL else rows, stays)
+            for s, rows, stays, _ in inflow
+        ]
+        _, rows, stays = pieces[0]
         key: Hashable | None = None
         if all(sources[s].key is not None for s, _, _ in pieces):
             content = tuple((sources[s].key, stays, sig) for s, _, stays, sig in inflow)
             key = ("rekeyed", target, rekey.family, content)
-        if len(pieces) == 1 and stays and len(rows) == len(keys[first]):
-            # Its own rows, all in place: the source's columns as they are.
-            own = sources[first].columns
-            out = {c: own[c] if c == "user_hash" else source_column(first, c) for c in columns}
-            same = sources[first].key
-            return target, out, None if same is None else ("same", same, rekey.family)
 
         def ordering() -> Rows:
             times = np.concatenate([_numpy(sources[s].columns["time"])[r] for s, r, _ in pieces])

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from trackway.storage.arrays import arrow_of, numpy_of, valid_of, values_of
 from trackway.storage.columns import SENT_HASH
-from trackway.storage.identity import IdentityMap, resolve_hashes
+from trackway.storage.identity import IdentityMap, Pairs, resolve_hashes
 from trackway.storage.sharding import shard_of
 
 
@@ -54,3 +54,30 @@ def resolve_table(table: pa.Table, identity: IdentityMap, shards: int) -> pa.Tab
     out = rest.add_column(0, "shard", arrow_of(shard[order]))
     out = out.add_column(1, "user_hash", arrow_of(keys[order]))
     return out.add_column(2, SENT_HASH, kept_sent)
+
+
+def resolved_keys(
+    stored: npt.NDArray[np.int64], sent: pa.Array, pairs: Pairs
+) -> npt.NDArray[np.int64]:
+    """Each row's canonical user: a row sent as the user it is stored under (``sent`` null)
+    moves only if that user was merged since, looked up once per run of one user's rows; a
+    row stored under another user than it was sent as is looked up by its sent id."""
+    sources, targets = pairs
+    if len(stored) == 0:
+        return stored
+    starts = np.flatnonzero(np.concatenate(([True], stored[1:] != stored[:-1])))
+    firsts = stored[starts]
+    at = np.minimum(np.searchsorted(sources, firsts), max(len(sources) - 1, 0))
+    merged = (sources[at] == firsts) if len(sources) else np.zeros(len(firsts), bool)
+    keys = stored
+    if merged.any():
+        lengths = np.diff(np.append(starts, len(stored)))
+        keys = np.repeat(np.where(merged, targets[at], firsts), lengths)
+    others = np.flatnonzero(valid_of(sent)) if sent.null_count < len(sent) else None
+    if others is not None and len(others):
+        resolved = resolve_hashes(values_of(sent)[others], pairs)
+        changed = resolved != keys[others]
+        if changed.any():  # (most were resolved when written: nothing to copy)
+            keys = keys.copy() if keys is stored else keys
+            keys[others[changed]] = resolved[changed]
+    return keys

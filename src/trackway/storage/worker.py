@@ -33,6 +33,7 @@ from trackway.storage.layout import CONSUMER, ProjectPaths
 from trackway.storage.orphans import remove_orphan_files
 from trackway.storage.profile_compaction import compact_profiles, shards_of
 from trackway.storage.profile_store import ProfileStore
+from trackway.storage.rehome import rehome_project
 from trackway.storage.resolve import resolve_table
 from trackway.storage.retention import HistoryKeeper
 from trackway.storage.scan import EventReader
@@ -65,6 +66,7 @@ class StorageWorker:
         self.history = HistoryKeeper(settings)
         # Reads each part's identity edges once, for the merges the worker applies.
         self._reader = EventReader(data_dir, _IDENTITY_CACHE_BYTES)
+        self._rehomed: dict[int, float] = {}  # when each project's parts were last looked at
 
     def _profile_store(self, root: Path) -> ProfileStore:
         store = self._profiles.get(root)
@@ -156,12 +158,20 @@ class StorageWorker:
                 erased = shards_of(pending, project.shards)
                 compact_profiles(self._profile_store(paths.users), self.settings, erased)
                 deletions.mark_applied(pending)
-            compact_project(
-                EventTable(paths.events), deletions, self.settings, self.rehoming(project)
-            )
+            rehoming = self.rehoming(project)
+            compact_project(EventTable(paths.events), deletions, self.settings, rehoming)
+            if rehoming is not None and self._rehome_due(project.id):
+                rehome_project(EventTable(paths.events), deletions, self.settings, rehoming)
             compact_profiles(self._profile_store(paths.users), self.settings)
             compact_profiles(self._profile_store(paths.groups), self.settings)
             self.history.tidy_due(paths)
+
+    def _rehome_due(self, project_id: int) -> bool:
+        now = time.monotonic()
+        if now - self._rehomed.get(project_id, -1e18) < self.settings.rehome_interval_ms / 1000:
+            return False
+        self._rehomed[project_id] = now
+        return True
 
     def rehoming(self, project: Project) -> Rehoming | None:
         """How compaction stores rows under their resolved users (None: no ID merge)."""
