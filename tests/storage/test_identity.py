@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
+import pyarrow as pa
 import pytest
 
 from trackway.storage.identity import CLUSTER_LIMIT, identity_map, original_map
 from trackway.storage.identity_clusters import clusters_of, with_clusters
-from trackway.storage.identity_edges import MergeEdge
+from trackway.storage.identity_edges import DEVICE_EDGES, MergeEdge, first_edges
 
 UUID = "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b"
 UUID2 = "00c0ffee-1234-4abc-9def-0123456789ab"
@@ -125,3 +128,43 @@ def test_cluster_lookups() -> None:
         "nobody": ["nobody"],
     }
     assert with_clusters(identity, ["nobody", UUID, "alice"]) == ["nobody", "alice", UUID]
+
+
+def test_first_edges_take_each_devices_earliest_edge() -> None:
+    """By arrival, then event time, then the smaller user id; many ties."""
+    rng = random.Random(4)
+    rows = [
+        {
+            "received": rng.randrange(3),
+            "time": rng.randrange(3),
+            "user": f"u{rng.randrange(5)}",
+            "device": f"$device:d{(d := rng.randrange(6))}",
+            "device_hash": d,
+            "user_hash": 0,
+        }
+        for _ in range(300)
+    ]
+    columns = {name: [row[name] for row in rows] for name in DEVICE_EDGES.names}
+    table = pa.table(
+        [
+            pa.array(columns[n], f.type)
+            for n, f in zip(DEVICE_EDGES.names, DEVICE_EDGES, strict=True)
+        ],
+        schema=DEVICE_EDGES,
+    )
+    expected = {}
+    for row in rows:
+        known = expected.get(row["device"])
+        key = (row["received"], row["time"], row["user"])
+        if known is None or key < known:
+            expected[row["device"]] = key
+    got = first_edges(table)
+    assert got.column("device_hash").to_pylist() == sorted(got.column("device_hash").to_pylist())
+    found = {
+        d: (r, t, u)
+        for d, r, t, u in zip(
+            *(got.column(n).to_pylist() for n in ("device", "received", "time", "user")),
+            strict=True,
+        )
+    }
+    assert found == expected

@@ -42,13 +42,6 @@ DEVICE_EDGES = pa.schema(
         ("user_hash", pa.int64()),
     ]
 )
-# The order that puts each device's first edge first.
-FIRST_EDGE_ORDER = [
-    ("device_hash", "ascending"),
-    ("received", "ascending"),
-    ("time", "ascending"),
-    ("user", "ascending"),
-]
 
 
 class MergeEdge(NamedTuple):
@@ -99,12 +92,36 @@ def no_device_edges() -> pa.Table:
 
 
 def first_edges(edges: pa.Table) -> pa.Table:
-    """Of device edges, each device's first."""
+    """Of device edges, each device's first, in device hash order: sorted by the numbers
+    (device, arrival, event time); only devices whose first two tie on them compare users."""
     if edges.num_rows == 0:
         return edges
-    edges = edges.sort_by(FIRST_EDGE_ORDER)
-    hashes = np.asarray(numpy_of(edges.column("device_hash")), np.int64)
-    first = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+
+    def numbers(name: str) -> np.ndarray:
+        return np.asarray(numpy_of(edges.column(name)), np.int64)
+
+    hashes, received, times = numbers("device_hash"), numbers("received"), numbers("time")
+    order = np.lexsort((times, received, hashes))
+    h, r, t = hashes[order], received[order], times[order]
+    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    first = order[starts]
+    # A device whose next edge ties with its first on arrival and time: the smaller user id.
+    nexts = starts + 1
+    inside = nexts < len(order)
+    tied = np.zeros(len(starts), bool)
+    tied[inside] = (
+        (h[nexts[inside]] == h[starts[inside]])
+        & (r[nexts[inside]] == r[starts[inside]])
+        & (t[nexts[inside]] == t[starts[inside]])
+    )
+    if tied.any():
+        users = edges.column("user")
+        ends = np.append(starts[1:], len(order))
+        for k in np.flatnonzero(tied).tolist():
+            run = order[starts[k] : ends[k]]
+            same = run[(received[run] == r[starts[k]]) & (times[run] == t[starts[k]])]
+            names = users.take(arrow_of(same)).to_pylist()
+            first[k] = same[min(range(len(same)), key=names.__getitem__)]
     return edges.take(arrow_of(first))
 
 

@@ -1,6 +1,6 @@
 """Merging two row sequences, each sorted by (key, time): a few rows into many by binary
 search (no compiled code to load: a fresh process's first query often merges a handful of
-rows), many into many in one compiled pass."""
+rows, and no copy of the many), many into many in one compiled pass."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from trackway.types import I64
 
 # Up to this many rows merged in by binary search; more in the compiled pass.
 _FEW = 8192
-_PAIR = np.dtype([("key", np.int64), ("time", np.int64)])
 
 
 def merge_positions(a_keys: I64, a_times: I64, b_keys: I64, b_times: I64) -> I64:
@@ -20,12 +19,14 @@ def merge_positions(a_keys: I64, a_times: I64, b_keys: I64, b_times: I64) -> I64
     na, nb = len(a_keys), len(b_keys)
     if nb > _FEW:
         return _merge_all(a_keys, a_times, b_keys, b_times)
-    a = np.empty(na, _PAIR)
-    a["key"], a["time"] = a_keys, a_times
-    b = np.empty(nb, _PAIR)
-    b["key"], b["time"] = b_keys, b_times
-    # Structured values compare field by field: each b row goes after the a rows <= it.
-    at = np.searchsorted(a, b, side="right")
+    # Each b row goes after the a rows of smaller keys, and after those of its own key (a
+    # short run, in time order) whose time is not later than its own.
+    low = np.searchsorted(a_keys, b_keys, side="left")
+    high = np.searchsorted(a_keys, b_keys, side="right")
+    at = low.copy()
+    for j in np.flatnonzero(high > low).tolist():
+        start, end = int(low[j]), int(high[j])
+        at[j] = start + int(np.searchsorted(a_times[start:end], b_times[j], side="right"))
     return np.insert(np.arange(na, dtype=np.int64), at, np.arange(na, na + nb, dtype=np.int64))
 
 
