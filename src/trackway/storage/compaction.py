@@ -19,17 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trackway.settings import Settings
 from trackway.storage.arrays import arrow_of, numpy_of
-from trackway.storage.columns import SENT_HASH, column_type, conform
+from trackway.storage.columns import column_type, conform
 from trackway.storage.deletions import DeletionList
 from trackway.storage.events_table import DEDUPLICATED_KEY, EventTable, Part, Snapshot
 from trackway.storage.identity import IdentityMap, resolve_hashes
-from trackway.storage.resolve import sent_column, sent_hashes
+from trackway.storage.resolve import sent_column, sent_hashes, stored_under
 from trackway.storage.rewrite import replace_parts
 from trackway.storage.sharding import shard_of
 
@@ -116,18 +115,6 @@ def size_tier(size: int, base: int, fan_in: int) -> int:
     return tier
 
 
-def _stored_under(
-    table: pa.Table, users: npt.NDArray[np.int64], sent: npt.NDArray[np.int64]
-) -> pa.Table:
-    """``table`` with its rows stored under ``users``, the sent id's hash kept where the two
-    differ."""
-    moved = users != sent
-    validity = pa.py_buffer(np.packbits(moved, bitorder="little"))
-    kept = pa.Array.from_buffers(pa.int64(), len(sent), [validity, pa.py_buffer(sent)])
-    rest = table.drop_columns([c for c in ("user_hash", SENT_HASH) if c in table.column_names])
-    return rest.add_column(0, "user_hash", arrow_of(users)).add_column(1, SENT_HASH, kept)
-
-
 def _conformed(table: pa.Table) -> pa.Table:
     """Every column in its canonical type, so parts written in different shapes concatenate."""
     columns = [conform(table.column(name), column_type(name)) for name in table.column_names]
@@ -149,7 +136,7 @@ def merge_parts(
     users = merged.column("user_hash").to_numpy()
     if identity is not None:
         users = resolve_hashes(sent, identity.hashes())
-        merged = _stored_under(merged, users, sent)
+        merged = stored_under(merged, users, sent)
     times = merged.column("time").to_numpy()
     received = merged.column("received_ms").to_numpy()
     events = merged.column("event").combine_chunks().indices.to_numpy()

@@ -46,14 +46,23 @@ def resolve_table(table: pa.Table, identity: IdentityMap, shards: int) -> pa.Tab
     shard = shard_of(keys, shards)
     times = np.asarray(numpy_of(table.column("time")), np.int64)
     order = np.lexsort((times, keys, shard))
-    validity = pa.py_buffer(np.packbits(moved[order], bitorder="little"))
-    kept_sent = pa.Array.from_buffers(
-        pa.int64(), len(order), [validity, pa.py_buffer(np.ascontiguousarray(sent[order]))]
+    rows = stored_under(
+        table.drop_columns(["shard"]).take(arrow_of(order)), keys[order], sent[order]
     )
-    rest = table.drop_columns(["shard", "user_hash"]).take(arrow_of(order))
-    out = rest.add_column(0, "shard", arrow_of(shard[order]))
-    out = out.add_column(1, "user_hash", arrow_of(keys[order]))
-    return out.add_column(2, SENT_HASH, kept_sent)
+    return rows.add_column(0, "shard", arrow_of(shard[order]))
+
+
+def stored_under(
+    table: pa.Table, users: npt.NDArray[np.int64], sent: npt.NDArray[np.int64]
+) -> pa.Table:
+    """``table`` (rows in that order) stored under ``users``: its first columns the users'
+    hashes and the sent ids' hashes, null where the two are one."""
+    moved = users != sent
+    validity = pa.py_buffer(np.packbits(moved, bitorder="little"))
+    buffers = [validity, pa.py_buffer(np.ascontiguousarray(sent, np.int64))]
+    kept = pa.Array.from_buffers(pa.int64(), len(sent), buffers)
+    rest = table.drop_columns([c for c in ("user_hash", SENT_HASH) if c in table.column_names])
+    return rest.add_column(0, "user_hash", arrow_of(users)).add_column(1, SENT_HASH, kept)
 
 
 def resolved_keys(
